@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/gocker/gocker/image"
+	"github.com/urfave/cli/v2"
+)
+
+var imagesCommand = &cli.Command{
+	Name:  "images",
+	Usage: "list images",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print image ids only"},
+		&cli.BoolFlag{Name: "no-trunc", Usage: "print full image ids"},
+	},
+	Action: imagesAction,
+}
+
+func imagesAction(c *cli.Context) error {
+	st, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	list, err := st.images.List()
+	if err != nil {
+		return err
+	}
+	quiet, noTrunc := c.Bool("quiet"), c.Bool("no-trunc")
+	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
+	if !quiet {
+		fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+	}
+	seen := map[string]bool{}
+	for _, img := range list {
+		id := image.ShortID(img.ID)
+		if noTrunc {
+			id = img.ID
+		}
+		if quiet {
+			// Like docker images -q, an image with several tags is
+			// listed once.
+			if !seen[img.ID] {
+				fmt.Fprintln(w, id)
+			}
+			seen[img.ID] = true
+			continue
+		}
+		for _, row := range imageRows(img) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", row[0], row[1], id, ago(img.Created), humanSize(img.Size))
+		}
+	}
+	return w.Flush()
+}
+
+// imageRows returns a REPOSITORY and TAG pair per tag, or <none> for an
+// untagged image.
+func imageRows(img *image.Image) [][2]string {
+	if len(img.RepoTags) == 0 {
+		return [][2]string{{"<none>", "<none>"}}
+	}
+	rows := make([][2]string, 0, len(img.RepoTags))
+	for _, t := range img.RepoTags {
+		repo, tag := image.SplitTag(t)
+		rows = append(rows, [2]string{image.FamiliarRepository(repo), tag})
+	}
+	return rows
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gocker/gocker/image"
+	"github.com/urfave/cli/v2"
+)
+
+var rmiCommand = &cli.Command{
+	Name:      "rmi",
+	Usage:     "remove images",
+	ArgsUsage: "IMAGE [IMAGE...]",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove images that containers use or that have several tags"},
+	},
+	Action: rmiAction,
+}
+
+func rmiAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return &exitError{code: 125, err: errors.New("\"gocker rmi\" requires at least 1 argument: IMAGE [IMAGE...]")}
+	}
+	st, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	opts := image.RemoveOptions{
+		Force:      c.Bool("force"),
+		UsedBy:     func(id string) []string { return containersUsing(st, id) },
+		UsedLayers: func() (map[string]bool, error) { return layersInUse(st) },
+	}
+	var errs []error
+	for _, ref := range c.Args().Slice() {
+		res, err := st.images.Remove(c.Context, ref, opts)
+		for _, t := range res.Untagged {
+			fmt.Fprintf(c.App.Writer, "Untagged: %s\n", t)
+		}
+		for _, d := range res.Deleted {
+			fmt.Fprintf(c.App.Writer, "Deleted: %s\n", d)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return &exitError{code: 1, err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+func containersUsing(st *stores, imageID string) []string {
+	list, _ := st.containers.List()
+	var names []string
+	for _, ctr := range list {
+		if ctr.ImageID == imageID {
+			names = append(names, ctr.Name)
+		}
+	}
+	return names
+}
+
+func layersInUse(st *stores) (map[string]bool, error) {
+	list, err := st.containers.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, ctr := range list {
+		for _, l := range ctr.Layers {
+			used[l] = true
+		}
+	}
+	return used, nil
+}

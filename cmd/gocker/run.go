@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gocker/gocker/container"
+	"github.com/gocker/gocker/image"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and run a container in the foreground",
+	ArgsUsage: "IMAGE [COMMAND] [ARG...]",
+	Description: `Runs COMMAND (or the image's entrypoint and command) in a new container and
+exits with its exit status: 125 when gocker fails, 126 when the command
+cannot be executed, 127 when it is not found, 128+N when signal N ends it.`,
+	Flags:                  runFlags(),
+	UseShortOptionHandling: true,
+	Action:                 runAction,
+}
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&cli.StringFlag{Name: "name", Usage: "name of the container (default: a random name)"},
+		newListFlag("env", "e", "set an environment variable: KEY=VALUE, or KEY to pass the host's value"),
+		newListFlag("env-file", "", "read environment variables from a file of KEY=VALUE lines"),
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory in the container"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user in the container: USER[:GROUP], names or numeric ids"},
+		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "host name of the container (default: the first 12 digits of its id)"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint (\"\" clears it)"},
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "connect standard input to the container"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the container a terminal"},
+		newListFlag("volume", "v", "bind mount HOST-PATH:CONTAINER-PATH[:ro]"),
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: container.NetworkNone, Usage: "network: none (loopback only) or host"},
+		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
+		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
+		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
+	}
+}
+
+// runOptions are the parsed flags and arguments of gocker run.
+type runOptions struct {
+	image      string
+	remove     bool
+	create     container.CreateOptions
+	envFlags   []string
+	envFiles   []string
+	volumes    []string
+	entrypoint string
+	hasEntry   bool
+}
+
+func parseRunOptions(c *cli.Context) (*runOptions, error) {
+	if c.NArg() < 1 {
+		return nil, &exitError{code: 125, err: errors.New("\"gocker run\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]")}
+	}
+	o := &runOptions{
+		image:      c.Args().First(),
+		remove:     c.Bool("rm"),
+		envFlags:   c.StringSlice("env"),
+		envFiles:   c.StringSlice("env-file"),
+		volumes:    c.StringSlice("volume"),
+		entrypoint: c.String("entrypoint"),
+		hasEntry:   c.IsSet("entrypoint"),
+	}
+	o.create = container.CreateOptions{
+		Name:       c.String("name"),
+		Image:      o.image,
+		Cmd:        c.Args().Tail(),
+		Workdir:    c.String("workdir"),
+		User:       c.String("user"),
+		Hostname:   c.String("hostname"),
+		OpenStdin:  c.Bool("interactive"),
+		Tty:        c.Bool("tty"),
+		Network:    c.String("network"),
+		ReadOnly:   c.Bool("read-only"),
+		CapAdd:     c.StringSlice("cap-add"),
+		CapDrop:    c.StringSlice("cap-drop"),
+		AutoRemove: c.Bool("rm"),
+	}
+	if o.hasEntry {
+		o.create.Entrypoint = &o.entrypoint
+	}
+	return o, o.validate()
+}
+
+// validate checks every option before anything is created, and completes
+// the create options with the environment and bind mounts.
+func (o *runOptions) validate() error {
+	if _, err := image.ParseReference(o.image); err != nil {
+		return err
+	}
+	if o.create.Name != "" {
+		if err := container.ValidateName(o.create.Name); err != nil {
+			return err
+		}
+	}
+	switch o.create.Network {
+	case container.NetworkNone, container.NetworkHost:
+	default:
+		return fmt.Errorf("invalid --network %q: use none or host", o.create.Network)
+	}
+	if o.create.Workdir != "" && !filepath.IsAbs(o.create.Workdir) {
+		return fmt.Errorf("invalid --workdir %q: the working directory must be an absolute path", o.create.Workdir)
+	}
+	if _, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop); err != nil {
+		return err
+	}
+	if o.create.Tty && o.create.OpenStdin && !term.IsTerminal(int(os.Stdin.Fd())) {
+		return container.ErrNotATerminal
+	}
+	env, err := readEnv(o.envFiles, o.envFlags)
+	if err != nil {
+		return err
+	}
+	o.create.Env = env
+	for _, v := range o.volumes {
+		m, err := parseVolume(v)
+		if err != nil {
+			return err
+		}
+		o.create.Binds = append(o.create.Binds, m)
+	}
+	return nil
+}
+
+func readEnv(files, flags []string) ([]string, error) {
+	var env []string
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --env-file: %w", err)
+		}
+		vars, err := container.ParseEnvFile(f, os.LookupEnv)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("invalid --env-file %s: %w", path, err)
+		}
+		env = append(env, vars...)
+	}
+	vars, err := container.ParseEnvFlags(flags, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return append(env, vars...), nil
+}
+
+// parseVolume parses HOST-PATH:CONTAINER-PATH[:ro|rw]. The host path must
+// exist: gocker does not create host directories on the user's behalf.
+func parseVolume(spec string) (container.Mount, error) {
+	parts := strings.Split(spec, ":")
+	bad := func(why string) (container.Mount, error) {
+		return container.Mount{}, fmt.Errorf("invalid --volume %q: %s", spec, why)
+	}
+	if len(parts) < 2 || len(parts) > 3 {
+		return bad("use HOST-PATH:CONTAINER-PATH[:ro]")
+	}
+	m := container.Mount{Source: parts[0], Destination: parts[1]}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			m.ReadOnly = true
+		case "rw":
+		default:
+			return bad(fmt.Sprintf("unknown option %q: use ro or rw", parts[2]))
+		}
+	}
+	if !filepath.IsAbs(m.Source) {
+		return bad("the host path must be absolute (named volumes are not supported)")
+	}
+	if !filepath.IsAbs(m.Destination) {
+		return bad("the container path must be absolute")
+	}
+	if filepath.Clean(m.Destination) == "/" {
+		return bad("the container path cannot be /")
+	}
+	if _, err := os.Stat(m.Source); err != nil {
+		return bad(fmt.Sprintf("host path: %v: create it first", err))
+	}
+	m.Source = filepath.Clean(m.Source)
+	m.Destination = filepath.Clean(m.Destination)
+	return m, nil
+}
+
+func runAction(c *cli.Context) error {
+	opts, err := parseRunOptions(c)
+	if err != nil {
+		return err
+	}
+	st, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	ctr, err := createContainer(ctx, st, opts.create)
+	if err != nil {
+		return err
+	}
+	code, runErr := st.containers.Run(ctx, ctr, container.RunOptions{
+		IO:        container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		LayersDir: st.images.Layers.Dir(),
+		Logger:    slog.Default(),
+	})
+	if opts.remove {
+		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return statusError{code: code}
+}
+
+// createContainer resolves the image and writes the container's record. It
+// holds the layer lock meanwhile, so that gocker rmi cannot remove the
+// image's layers before the record that protects them exists.
+func createContainer(ctx context.Context, st *stores, opts container.CreateOptions) (*container.Container, error) {
+	lock, err := st.images.Layers.LockShared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	img, err := st.images.Get(opts.Image)
+	if err != nil {
+		if errors.Is(err, image.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s: create it with \"gocker import FILE %s\" or \"gocker init DIR %s\"", image.ErrNotFound, opts.Image, opts.Image, opts.Image)
+		}
+		return nil, err
+	}
+	cfg, err := st.images.Config(img)
+	if err != nil {
+		return nil, err
+	}
+	opts.ImageID = img.ID
+	opts.Layers = img.Layers
+	opts.ImageConfig = cfg.Config
+	ctr, err := container.NewContainer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.containers.Create(ctr); err != nil {
+		return nil, err
+	}
+	return ctr, nil
+}

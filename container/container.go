@@ -1,0 +1,81 @@
+package container
+
+import (
+	"time"
+)
+
+// Container is the record of one container, stored as config.json in its
+// directory. Its shape follows Docker's inspect output where the two
+// overlap.
+type Container struct {
+	ID      string    `json:"Id"`
+	Name    string    `json:"Name"`
+	Created time.Time `json:"Created"`
+	// Image is the reference the user gave; ImageID the image's config
+	// digest.
+	Image   string `json:"Image"`
+	ImageID string `json:"ImageID"`
+	// Layers are the image's layer directories, bottom first. The record
+	// keeps them so that removing the image cannot remove a layer that a
+	// container still mounts.
+	Layers     []string   `json:"Layers"`
+	Config     Config     `json:"Config"`
+	HostConfig HostConfig `json:"HostConfig"`
+	Rootless   bool       `json:"Rootless"`
+
+	// State is kept in state.json, apart from the record, because the
+	// monitor rewrites it while the record stays the same.
+	State State `json:"-"`
+}
+
+// Config is the process configuration of a container: the image's config
+// with the user's options applied.
+type Config struct {
+	Hostname   string   `json:"Hostname"`
+	User       string   `json:"User,omitempty"`
+	Env        []string `json:"Env"`
+	Cmd        []string `json:"Cmd"`
+	Entrypoint []string `json:"Entrypoint"`
+	WorkingDir string   `json:"WorkingDir"`
+	Tty        bool     `json:"Tty"`
+	OpenStdin  bool     `json:"OpenStdin"`
+}
+
+// HostConfig is how the container uses the host.
+type HostConfig struct {
+	Binds       []Mount  `json:"Binds,omitempty"`
+	NetworkMode string   `json:"NetworkMode"`
+	ReadOnly    bool     `json:"ReadonlyRootfs"`
+	CapAdd      []string `json:"CapAdd,omitempty"`
+	CapDrop     []string `json:"CapDrop,omitempty"`
+	AutoRemove  bool     `json:"AutoRemove"`
+}
+
+// Container states, as Docker names them.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusExited  = "exited"
+)
+
+// State is the lifecycle state of a container.
+type State struct {
+	Status string `json:"Status"`
+	Pid    int    `json:"Pid"`
+	// PidStartTime is the process's start time in clock ticks since boot
+	// (field 22 of /proc/PID/stat), which tells a recycled pid apart.
+	PidStartTime uint64    `json:"PidStartTime,omitempty"`
+	ExitCode     int       `json:"ExitCode"`
+	StartedAt    time.Time `json:"StartedAt"`
+	FinishedAt   time.Time `json:"FinishedAt"`
+	Error        string    `json:"Error,omitempty"`
+}
+
+// ShortID returns the 12-character id that Docker prints.
+func (c *Container) ShortID() string { return c.ID[:12] }
+
+// Command returns the container's command line: entrypoint then command.
+func (c *Container) Command() []string {
+	args := append([]string{}, c.Config.Entrypoint...)
+	return append(args, c.Config.Cmd...)
+}

@@ -1,0 +1,224 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
+)
+
+// finishProcess switches to the container's user with its capabilities,
+// stdio and working directory. It runs after pivot_root, so /etc/passwd is
+// the image's.
+func finishProcess(spec *Spec, console *os.File) error {
+	if console != nil {
+		if err := attachConsole(console); err != nil {
+			return err
+		}
+	}
+	execUser, err := lookupUser(spec.User)
+	if err != nil {
+		return err
+	}
+	caps, err := parseCapabilities(spec.Capabilities)
+	if err != nil {
+		return err
+	}
+	if err := dropBoundingSet(caps); err != nil {
+		return err
+	}
+	if err := switchUser(execUser); err != nil {
+		return err
+	}
+	if execUser.Uid == 0 {
+		if err := limitRootCapabilities(caps); err != nil {
+			return err
+		}
+	}
+	if !hasEnv(spec.Env, "HOME") {
+		spec.Env = append(spec.Env, "HOME="+execUser.Home)
+	}
+	if err := unix.Chdir(spec.Cwd); err != nil {
+		return startErrorf(ExitCannotInvoke, "change to working directory %s: %w", spec.Cwd, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+	}
+	// Changing the effective uid cleared the parent-death signal
+	// (prctl(2), PR_SET_PDEATHSIG); the container must still die with
+	// its parent.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_PDEATHSIG)", err)
+	}
+	return nil
+}
+
+func lookupUser(spec string) (*user.ExecUser, error) {
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	if spec == "" {
+		spec = "0:0"
+	}
+	u, err := user.GetExecUserPath(spec, defaults, "/etc/passwd", "/etc/group")
+	if err != nil {
+		return nil, fmt.Errorf("resolve user %q in the image: %w", spec, err)
+	}
+	return u, nil
+}
+
+// switchUser sets the groups, gid and uid. Changing all uids from 0 to
+// another user clears the permitted and effective capabilities, which is
+// what Docker gives a non-root user.
+func switchUser(u *user.ExecUser) error {
+	groups := u.Sgids
+	if groups == nil {
+		groups = []int{}
+	}
+	if err := unix.Setgroups(groups); err != nil {
+		return os.NewSyscallError("setgroups", err)
+	}
+	if err := unix.Setresgid(u.Gid, u.Gid, u.Gid); err != nil {
+		return fmt.Errorf("set gid %d: %w", u.Gid, err)
+	}
+	if err := unix.Setresuid(u.Uid, u.Uid, u.Uid); err != nil {
+		return fmt.Errorf("set uid %d: %w", u.Uid, err)
+	}
+	return nil
+}
+
+// parseCapabilities turns names such as CAP_CHOWN into capabilities.
+func parseCapabilities(names []string) ([]capability.Cap, error) {
+	byName := map[string]capability.Cap{}
+	for _, c := range capability.ListKnown() {
+		byName["CAP_"+strings.ToUpper(c.String())] = c
+	}
+	caps := make([]capability.Cap, 0, len(names))
+	for _, n := range names {
+		c, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown capability %q", n)
+		}
+		caps = append(caps, c)
+	}
+	return caps, nil
+}
+
+// dropBoundingSet limits the bounding set to caps and clears the
+// inheritable and ambient sets. The ambient set still holds every
+// capability from the start of the init, and would otherwise pass them to
+// the container's process.
+func dropBoundingSet(caps []capability.Cap) error {
+	c, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	if err := c.Load(); err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	// Clear only acts on whole kinds (CAPS, BOUNDS, AMBS), so the
+	// inheritable set is emptied with Unset.
+	c.Clear(capability.BOUNDS | capability.AMBS)
+	c.Unset(capability.INHERITABLE, capability.ListKnown()...)
+	c.Set(capability.BOUNDING, caps...)
+	if err := c.Apply(capability.CAPS | capability.BOUNDS | capability.AMBS); err != nil {
+		return fmt.Errorf("set capabilities: %w", err)
+	}
+	return nil
+}
+
+// limitRootCapabilities leaves a root process exactly caps as permitted and
+// effective capabilities.
+func limitRootCapabilities(caps []capability.Cap) error {
+	c, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	c.Clear(capability.CAPS)
+	c.Set(capability.PERMITTED|capability.EFFECTIVE, caps...)
+	if err := c.Apply(capability.CAPS); err != nil {
+		return fmt.Errorf("set capabilities: %w", err)
+	}
+	return nil
+}
+
+// execProcess runs the container's command in place of the init. The
+// command is looked up in the container's $PATH, not the init's.
+func execProcess(spec *Spec) error {
+	if len(spec.Args) == 0 {
+		return startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
+	}
+	path, err := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	if err != nil {
+		return err
+	}
+	err = unix.Exec(path, spec.Args, spec.Env)
+	return execError(spec.Args[0], err)
+}
+
+func execError(name string, err error) error {
+	if errors.Is(err, unix.ENOENT) {
+		return startErrorf(ExitNotFound, "exec %q: %w", name, err)
+	}
+	return startErrorf(ExitCannotInvoke, "exec %q: %w", name, err)
+}
+
+// lookPath finds file as execvp(3) does, in the container's filesystem.
+func lookPath(file, pathEnv string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := checkExecutable(file); err != nil {
+			return "", execError(file, err)
+		}
+		return file, nil
+	}
+	var firstErr error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		path := filepath.Join(dir, file)
+		err := checkExecutable(path)
+		if err == nil {
+			return path, nil
+		}
+		if firstErr == nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", execError(file, firstErr)
+	}
+	return "", startErrorf(ExitNotFound, "exec %q: executable file not found in $PATH", file)
+}
+
+func checkExecutable(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

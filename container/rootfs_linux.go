@@ -1,0 +1,182 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+)
+
+// setupRootfs mounts the container's root filesystem at spec.MergedDir,
+// with its API filesystems, bind mounts and generated /etc files, and
+// pivots into it. With spec.Terminal it returns the pty's terminal side.
+//
+// Everything is mounted inside the init's private mount namespace, so the
+// mounts vanish with the container's last process and never reach the host.
+func setupRootfs(spec *Spec) (*os.File, error) {
+	// Keep the container's mounts from propagating to the host's peers.
+	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, err
+	}
+	root := spec.MergedDir
+	if err := mountOverlay(spec); err != nil {
+		return nil, err
+	}
+	if err := mountAPIFilesystems(spec, root); err != nil {
+		return nil, err
+	}
+	if err := maskPaths(root); err != nil {
+		return nil, err
+	}
+	for _, m := range spec.Mounts {
+		if err := bindMount(root, m); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range spec.EtcFiles {
+		if err := bindMount(root, m); err != nil {
+			return nil, err
+		}
+	}
+	var console *os.File
+	if spec.Terminal {
+		var err error
+		if console, err = openConsole(root); err != nil {
+			return nil, err
+		}
+	}
+	if err := pivotRoot(root); err != nil {
+		return nil, err
+	}
+	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+		return nil, os.NewSyscallError("sethostname", err)
+	}
+	// Docker creates a missing working directory, owned by root.
+	if err := os.MkdirAll(spec.Cwd, 0o755); err != nil {
+		return nil, fmt.Errorf("create working directory: %w", err)
+	}
+	if spec.ReadOnly {
+		if err := makeReadOnly("/", false); err != nil {
+			return nil, err
+		}
+	}
+	return console, nil
+}
+
+// mountOverlay mounts the image's layers with the container's upper and
+// work directories. The init changes into LayersDir first so that lowerdir
+// holds short relative paths; the init is a single-purpose process, so
+// changing its directory affects nothing else.
+func mountOverlay(spec *Spec) error {
+	if err := unix.Chdir(spec.LayersDir); err != nil {
+		return &os.PathError{Op: "chdir", Path: spec.LayersDir, Err: err}
+	}
+	data := overlayOptions(spec)
+	if len(data) >= os.Getpagesize() {
+		return fmt.Errorf("overlay options for %d layers are %d bytes, more than mount(2) accepts (%d)",
+			len(spec.Layers), len(data), os.Getpagesize()-1)
+	}
+	return mount("overlay", spec.MergedDir, "overlay", 0, data)
+}
+
+func overlayOptions(spec *Spec) string {
+	data := "lowerdir=" + strings.Join(spec.Layers, ":") +
+		",upperdir=" + spec.UpperDir + ",workdir=" + spec.WorkDir
+	if spec.Rootless {
+		// Rootless layers carry user.overlay.* xattrs: trusted.* needs
+		// CAP_SYS_ADMIN in the initial user namespace (Linux 5.11+).
+		data += ",userxattr"
+	}
+	return data
+}
+
+// resolveInRoot returns the host path of path inside root, with every
+// symlink resolved as if root were "/", so a hostile image cannot direct a
+// mount outside its root filesystem.
+func resolveInRoot(root, path string) (string, error) {
+	p, err := securejoin.SecureJoin(root, path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s in the container: %w", path, err)
+	}
+	return p, nil
+}
+
+// mkdirTarget creates the directory target (a path resolved in the root).
+func mkdirTarget(target string) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("create mount point: %w", err)
+	}
+	return nil
+}
+
+// touchTarget creates target as an empty file unless something exists there.
+func touchTarget(target string) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("create mount point: %w", err)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		if errors.Is(err, unix.EISDIR) {
+			return nil
+		}
+		return fmt.Errorf("create mount point: %w", err)
+	}
+	return f.Close()
+}
+
+// bindMount mounts m.Source from the host on m.Destination in the container.
+func bindMount(root string, m Mount) error {
+	target, err := resolveInRoot(root, m.Destination)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("bind mount source: %w", err)
+	}
+	if st.IsDir() {
+		err = mkdirTarget(target)
+	} else {
+		err = touchTarget(target)
+	}
+	if err != nil {
+		return err
+	}
+	if err := mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if m.ReadOnly {
+		return makeReadOnly(target, true)
+	}
+	return nil
+}
+
+// pivotRoot makes root the process's root directory and detaches the old
+// root. pivot_root(".", ".") stacks the old root on top of the new one, so
+// unmounting "." right after removes it without a directory to hold it
+// (pivot_root(2), "NOTES").
+func pivotRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return &os.PathError{Op: "chdir", Path: root, Err: err}
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return &os.PathError{Op: "pivot_root", Path: root, Err: err}
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return &mountError{op: "unmount old root", target: ".", err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}

@@ -1,0 +1,38 @@
+package container
+
+// Spec is everything the container init needs to build the container's
+// root filesystem and start its process. The parent writes it as JSON to
+// the init's spec pipe once the id maps exist.
+type Spec struct {
+	ID       string `json:"id"`
+	Rootless bool   `json:"rootless"`
+
+	// LayersDir is the directory the init changes into before mounting
+	// overlay, so that Layers can be short relative paths: the mount(2)
+	// options must fit in one page.
+	LayersDir string   `json:"layers_dir"`
+	Layers    []string `json:"layers"` // lower dirs relative to LayersDir, topmost first
+	UpperDir  string   `json:"upper_dir"`
+	WorkDir   string   `json:"work_dir"`
+	MergedDir string   `json:"merged_dir"`
+
+	Args     []string `json:"args"`
+	Env      []string `json:"env"`
+	Cwd      string   `json:"cwd"`
+	User     string   `json:"user,omitempty"` // USER[:GROUP], names resolved in the image
+	Hostname string   `json:"hostname"`
+	Terminal bool     `json:"terminal,omitempty"`
+
+	ReadOnly     bool     `json:"read_only,omitempty"`
+	Capabilities []string `json:"capabilities"` // names such as CAP_CHOWN
+	NewNetNS     bool     `json:"new_netns"`
+	Mounts       []Mount  `json:"mounts,omitempty"`
+	EtcFiles     []Mount  `json:"etc_files,omitempty"` // generated /etc/hosts, /etc/hostname, /etc/resolv.conf
+}
+
+// Mount is a bind mount from the host into the container.
+type Mount struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	ReadOnly    bool   `json:"read_only,omitempty"`
+}

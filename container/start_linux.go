@@ -1,0 +1,199 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/gocker/gocker/reexec"
+	"github.com/gocker/gocker/userns"
+	"golang.org/x/sys/unix"
+)
+
+// StartOptions are the host-side settings of a container start.
+type StartOptions struct {
+	// Stdin, Stdout and Stderr become the process's stdio when it has no
+	// terminal. A nil Stdin is /dev/null.
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	// Mapping is the id mapping of a rootless container.
+	Mapping userns.Mapping
+	// Logger receives the init's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Process is a started container init, which became the container's
+// process.
+type Process struct {
+	cmd *exec.Cmd
+	// Pid is the host pid of the container's process.
+	Pid int
+	// Console is the pty master when the container has a terminal.
+	Console *os.File
+}
+
+// Start starts the container described by spec and returns once its
+// process runs, or with a *StartError when it cannot run. The process gets
+// SIGKILL when the calling thread exits.
+func Start(ctx context.Context, spec *Spec, opts StartOptions) (_ *Process, retErr error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer parentSock.Close()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		childSock.Close()
+		return nil, err
+	}
+	defer specW.Close()
+
+	cmd := initCommand(spec, opts, childSock, specR)
+	err = cmd.Start()
+	childSock.Close()
+	specR.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	p := &Process{cmd: cmd, Pid: cmd.Process.Pid}
+	defer func() {
+		if retErr != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if p.Console != nil {
+				p.Console.Close()
+			}
+		}
+	}()
+
+	if spec.Rootless {
+		if err := userns.WriteMaps(ctx, p.Pid, opts.Mapping); err != nil {
+			return nil, err
+		}
+	}
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		return nil, fmt.Errorf("send spec to container init: %w", err)
+	}
+	specW.Close()
+	if err := p.readSync(ctx, parentSock, opts.Logger); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func initCommand(spec *Spec, opts StartOptions, childSock, specR *os.File) *exec.Cmd {
+	cmd := exec.Command(reexec.SelfExe)
+	cmd.Args = []string{initName}
+	cmd.Env = []string{}
+	cmd.Stdin = opts.Stdin
+	cmd.Stdout = opts.Stdout
+	cmd.Stderr = opts.Stderr
+	cmd.ExtraFiles = []*os.File{childSock, specR}
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
+	if spec.NewNetNS {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd.SysProcAttr = userns.SysProcAttr(flags)
+	return cmd
+}
+
+// readSync handles the init's messages until the sync socket reaches
+// end-of-file, which happens when the init executes the container's
+// process.
+func (p *Process) readSync(ctx context.Context, sock *os.File, log *slog.Logger) error {
+	stop := context.AfterFunc(ctx, func() { _ = p.cmd.Process.Kill() })
+	defer stop()
+	buf := make([]byte, maxSyncMessage)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("read from container init", err)
+		}
+		if n == 0 {
+			if ctx.Err() != nil {
+				return fmt.Errorf("start container: %w", ctx.Err())
+			}
+			return nil
+		}
+		var msg syncMessage
+		if err := json.Unmarshal(buf[:n], &msg); err != nil {
+			return fmt.Errorf("decode message from container init: %w", err)
+		}
+		if err := p.handleMessage(msg, oob[:oobn], log); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *Process) handleMessage(msg syncMessage, oob []byte, log *slog.Logger) error {
+	switch msg.Type {
+	case msgError:
+		code := msg.Code
+		if code == 0 {
+			code = ExitGockerError
+		}
+		return &StartError{Code: code, Err: errors.New(msg.Message)}
+	case msgLog:
+		var level slog.Level
+		_ = level.UnmarshalText([]byte(msg.Level))
+		log.Log(context.Background(), level, msg.Message, "role", "init")
+	case msgPTY:
+		fd, err := receiveFD(oob)
+		if err != nil {
+			return err
+		}
+		p.Console = os.NewFile(uintptr(fd), "pty-master")
+	}
+	return nil
+}
+
+func receiveFD(oob []byte) (int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil || len(msgs) != 1 {
+		return -1, fmt.Errorf("receive pty from container init: no file descriptor in the message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, fmt.Errorf("receive pty from container init: %v", err)
+	}
+	unix.CloseOnExec(fds[0])
+	return fds[0], nil
+}
+
+// Signal sends sig to the container's process.
+func (p *Process) Signal(sig os.Signal) error {
+	return p.cmd.Process.Signal(sig)
+}
+
+// Wait waits for the container's process to exit and returns its exit
+// status, 128+N when signal N killed it.
+func (p *Process) Wait() (int, error) {
+	err := p.cmd.Wait()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return -1, fmt.Errorf("wait for container: %w", err)
+	}
+	return exitStatus(p.cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
+}
+
+func exitStatus(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return signalExitOffset + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+

@@ -1,0 +1,275 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gocker/gocker/internal/atomicfile"
+	"github.com/gocker/gocker/internal/lockfile"
+	"github.com/gocker/gocker/userns"
+)
+
+// Store keeps container records under ROOT/containers:
+//
+//	containers/ID/config.json    the Container record, written once
+//	containers/ID/state.json     its State, rewritten by the monitor
+//	containers/ID/monitor.lock   held (flock) by the monitor while it lives
+//	containers/ID/upper, work    overlay upper and work directories
+//	containers/ID/merged         mount point, used only in the container's
+//	                             own mount namespace
+//	containers/ID/hosts, hostname, resolv.conf   generated /etc files
+//	containers/names/NAME        symlink to ID; creating it reserves NAME
+//	containers/.tmp-ID           a record being created
+//	containers/.rm-ID            a record being removed
+//
+// A record appears by renaming its complete .tmp- directory and disappears
+// by renaming it to .rm- before its files are deleted, so a gocker killed at
+// any point leaves either a whole record or a dot-directory that lists skip
+// and the next removal deletes.
+type Store struct {
+	dir string
+}
+
+// OpenStore opens the container store under root, creating it.
+func OpenStore(root string) (*Store, error) {
+	dir := filepath.Join(root, "containers")
+	if err := os.MkdirAll(filepath.Join(dir, "names"), 0o700); err != nil {
+		return nil, fmt.Errorf("create container store: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir returns the directory of container id.
+func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
+
+func (s *Store) namePath(name string) string { return filepath.Join(s.dir, "names", name) }
+
+// Create writes a new record for c with status created, reserving its name
+// (or choosing a free random one when c.Name is empty).
+func (s *Store) Create(c *Container) (retErr error) {
+	tmp := filepath.Join(s.dir, ".tmp-"+c.ID)
+	if err := s.prepareDir(tmp, c); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := s.reserveName(c); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.Dir(c.ID)); err != nil {
+		_ = os.Remove(s.namePath(c.Name))
+		return fmt.Errorf("create container record: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) prepareDir(dir string, c *Container) error {
+	for _, sub := range []string{"", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("create container directory: %w", err)
+		}
+	}
+	// The upper directory is the container's root directory as the
+	// overlay shows it: 0755 like any root filesystem.
+	if err := os.Chmod(filepath.Join(dir, "upper"), 0o755); err != nil {
+		return err
+	}
+	c.State = State{Status: StatusCreated}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), c, 0o600); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(filepath.Join(dir, "state.json"), &c.State, 0o600)
+}
+
+func (s *Store) reserveName(c *Container) error {
+	if c.Name != "" {
+		return s.link(c.Name, c.ID)
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		name := randomName()
+		if attempt >= 10 {
+			name = fmt.Sprintf("%s_%d", name, attempt)
+		}
+		if err := s.link(name, c.ID); err == nil {
+			c.Name = name
+			return atomicfile.WriteJSON(filepath.Join(s.dir, ".tmp-"+c.ID, "config.json"), c, 0o600)
+		} else if !errors.Is(err, ErrNameInUse) {
+			return err
+		}
+	}
+	return fmt.Errorf("no free random container name: pass --name")
+}
+
+// link creates the name symlink. A symlink left by a record that no longer
+// exists (a killed gocker) is replaced.
+func (s *Store) link(name, id string) error {
+	path := s.namePath(name)
+	err := os.Symlink(id, path)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	owner, rerr := os.Readlink(path)
+	if rerr == nil && owner != id && (exists(s.Dir(owner)) || exists(filepath.Join(s.dir, ".tmp-"+owner))) {
+		return fmt.Errorf("%w: %q is used by container %.12s: remove that container or choose another name", ErrNameInUse, name, owner)
+	}
+	_ = os.Remove(path)
+	return os.Symlink(id, path)
+}
+
+// Get finds a container by full id, unique id prefix or name.
+func (s *Store) Get(ref string) (*Container, error) {
+	if ref == "" || strings.ContainsAny(ref, "/") || strings.HasPrefix(ref, ".") {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, ref)
+	}
+	if id, err := os.Readlink(s.namePath(ref)); err == nil {
+		if c, err := s.load(id); err == nil {
+			return c, nil
+		}
+	}
+	if c, err := s.load(ref); err == nil {
+		return c, nil
+	}
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	var match string
+	for _, id := range ids {
+		if strings.HasPrefix(id, ref) {
+			if match != "" {
+				return nil, fmt.Errorf("%w: %q matches %.12s and %.12s", ErrAmbiguous, ref, match, id)
+			}
+			match = id
+		}
+	}
+	if match == "" {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	return s.load(match)
+}
+
+func (s *Store) ids() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) == 64 {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+func (s *Store) load(id string) (*Container, error) {
+	var c Container
+	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(id), "config.json"), &c); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, err
+	}
+	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	s.reconcile(&c)
+	return &c, nil
+}
+
+// List returns every container, newest first.
+func (s *Store) List() ([]*Container, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	var list []*Container
+	for _, id := range ids {
+		c, err := s.load(id)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Created.After(list[j].Created) })
+	return list, nil
+}
+
+// SaveState writes c.State.
+func (s *Store) SaveState(c *Container) error {
+	return atomicfile.WriteJSON(filepath.Join(s.Dir(c.ID), "state.json"), &c.State, 0o600)
+}
+
+// Remove deletes a stopped container's record and files. Files that the
+// container created with other owners are removed as root in the user
+// namespace.
+func (s *Store) Remove(ctx context.Context, c *Container) error {
+	lock, err := s.TryLock(c)
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w: stop it first", c.Name, ErrRunning)
+	}
+	trash := filepath.Join(s.dir, ".rm-"+c.ID)
+	err = os.Rename(s.Dir(c.ID), trash)
+	lock.Unlock()
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	if owner, err := os.Readlink(s.namePath(c.Name)); err == nil && owner == c.ID {
+		_ = os.Remove(s.namePath(c.Name))
+	}
+	return s.removeTrash(ctx)
+}
+
+// removeTrash deletes every record left in removal, including those of a
+// killed gocker.
+func (s *Store) removeTrash(ctx context.Context) error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".rm-") {
+			errs = append(errs, userns.RemoveAll(ctx, filepath.Join(s.dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Lock takes the container's monitor lock, which its monitor holds for as
+// long as the container runs; see [Store.Running].
+func (s *Store) Lock(ctx context.Context, c *Container) (*lockfile.Lock, error) {
+	return lockfile.Exclusive(ctx, filepath.Join(s.Dir(c.ID), "monitor.lock"))
+}
+
+// TryLock takes the monitor lock without waiting; it fails while a monitor
+// runs the container.
+func (s *Store) TryLock(c *Container) (*lockfile.Lock, error) {
+	return lockfile.TryExclusive(filepath.Join(s.Dir(c.ID), "monitor.lock"))
+}
+
+// reconcile corrects a state that says running when the monitor is gone:
+// the monitor died (SIGKILL, reboot) without recording the exit, and its
+// container died with it through PR_SET_PDEATHSIG.
+func (s *Store) reconcile(c *Container) {
+	if c.State.Status != StatusRunning || lockfile.Held(filepath.Join(s.Dir(c.ID), "monitor.lock")) {
+		return
+	}
+	c.State.Status = StatusExited
+	c.State.ExitCode = signalExitOffset + 9
+	c.State.Error = "the container's monitor exited without recording the exit status"
+	c.State.Pid = 0
+}

@@ -1,0 +1,34 @@
+package container
+
+// The container init reports to its parent over a SOCK_SEQPACKET socket,
+// one JSON message per packet. The socket is close-on-exec in the init, so
+// the parent reads end-of-file exactly when the container's process was
+// executed:
+//
+//	parent (gocker)                      init (/proc/self/exe, new namespaces)
+//	start init, fds 3 (sync), 4 (spec) --> blocks reading fd 4
+//	newuidmap, newgidmap (rootless)
+//	write Spec to fd 4, close it ------> reads Spec, now root in its namespaces
+//	                                      mounts the root filesystem
+//	receive pty master <----------------- {"type":"pty"} + fd (with -t only)
+//	re-emit log lines <------------------ {"type":"log"} (any time)
+//	                                      pivot_root, user, capabilities
+//	on {"type":"error"}: fail <---------- {"type":"error","code":127}, exit
+//	on end-of-file: running <------------ execve(2) closes fd 3
+const (
+	msgError = "error"
+	msgLog   = "log"
+	msgPTY   = "pty"
+)
+
+// syncMessage is one packet on the sync socket.
+type syncMessage struct {
+	Type    string `json:"type"`
+	Message string `json:"message,omitempty"`
+	Code    int    `json:"code,omitempty"`  // exit status for msgError
+	Level   string `json:"level,omitempty"` // slog level name for msgLog
+}
+
+// maxSyncMessage is the receive buffer for one packet; the init's messages
+// are short, and longer ones are truncated by the kernel, never split.
+const maxSyncMessage = 64 << 10

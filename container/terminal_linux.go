@@ -1,0 +1,86 @@
+package container
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// terminal relays between the user's terminal and the container's pty.
+type terminal struct {
+	master  *os.File
+	restore func()
+	output  sync.WaitGroup
+	stopSig func()
+}
+
+// attachTerminal puts the user's terminal in raw mode, copies the
+// container's output to out and, with interactive, in to the container.
+// The pty follows the size of in's terminal, also on later resizes.
+func attachTerminal(master *os.File, in, out *os.File, interactive bool) (*terminal, error) {
+	t := &terminal{master: master, restore: func() {}, stopSig: func() {}}
+	if in != nil && term.IsTerminal(int(in.Fd())) {
+		state, err := term.MakeRaw(int(in.Fd()))
+		if err != nil {
+			return nil, err
+		}
+		t.restore = func() { _ = term.Restore(int(in.Fd()), state) }
+		t.followSize(in)
+	}
+	if interactive && in != nil {
+		go func() { _, _ = io.Copy(master, in) }()
+	}
+	t.output.Add(1)
+	go func() {
+		defer t.output.Done()
+		_, err := io.Copy(out, master)
+		// EIO means the last terminal-side fd closed: the container
+		// exited.
+		_ = err
+	}()
+	return t, nil
+}
+
+func (t *terminal) followSize(in *os.File) {
+	resize := func() {
+		if ws, err := unix.IoctlGetWinsize(int(in.Fd()), unix.TIOCGWINSZ); err == nil {
+			_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+		}
+	}
+	resize()
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				resize()
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.stopSig = func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}
+
+// close waits for the container's remaining output and restores the user's
+// terminal.
+func (t *terminal) close() {
+	t.output.Wait()
+	t.stopSig()
+	t.restore()
+	t.master.Close()
+}
+
+// ErrNotATerminal means -t with -i was asked for while stdin is not a
+// terminal.
+var ErrNotATerminal = errors.New("the input device is not a TTY: drop -t, or run gocker from a terminal")

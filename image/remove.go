@@ -1,0 +1,150 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ErrInUse means containers use the image.
+var ErrInUse = errors.New("image is in use")
+
+// RemoveOptions configures [Store.Remove].
+type RemoveOptions struct {
+	// Force removes an image that containers use, or that has several
+	// tags when it is named by id. The containers keep their layers.
+	Force bool
+	// UsedBy returns the names of the containers created from an image id.
+	UsedBy func(imageID string) []string
+	// UsedLayers returns the layers that containers mount; they are kept
+	// even when no image refers to them any more. It is called with the
+	// layer lock held, so no container can be created meanwhile.
+	UsedLayers func() (map[string]bool, error)
+}
+
+// RemoveResult lists what Remove did, as docker rmi prints it.
+type RemoveResult struct {
+	Untagged []string
+	Deleted  []string
+}
+
+// Remove untags or deletes the image ref, as docker rmi does: a tag of an
+// image with other tags is only untagged; otherwise the image is deleted
+// with the layers that nothing else uses.
+func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (RemoveResult, error) {
+	var res RemoveResult
+	var deleted *Image
+	err := s.updateIndex(ctx, func(idx *index) error {
+		img, err := idx.find(ref)
+		if err != nil {
+			return err
+		}
+		tag := matchingTag(img, ref)
+		if tag != "" && len(img.RepoTags) > 1 {
+			img.RepoTags = without(img.RepoTags, tag)
+			res.Untagged = append(res.Untagged, tag)
+			return nil
+		}
+		if err := checkRemovable(img, tag, opts); err != nil {
+			return err
+		}
+		res.Untagged = append(res.Untagged, img.RepoTags...)
+		idx.Images = removeImage(idx.Images, img.ID)
+		deleted = img
+		return nil
+	})
+	if err != nil || deleted == nil {
+		return res, err
+	}
+	_ = os.Remove(s.blobPath(deleted.ID))
+	res.Deleted = append(res.Deleted, deleted.ID)
+	removed, err := s.removeUnusedLayers(ctx, opts.UsedLayers)
+	res.Deleted = append(res.Deleted, removed...)
+	return res, err
+}
+
+func matchingTag(img *Image, ref string) string {
+	r, err := ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	for _, t := range img.RepoTags {
+		if t == r.String() {
+			return t
+		}
+	}
+	return ""
+}
+
+func checkRemovable(img *Image, tag string, opts RemoveOptions) error {
+	if opts.Force {
+		return nil
+	}
+	if tag == "" && len(img.RepoTags) > 1 {
+		return fmt.Errorf("image %s has %d tags (%s): remove them one by one, or use --force",
+			ShortID(img.ID), len(img.RepoTags), strings.Join(img.RepoTags, ", "))
+	}
+	if opts.UsedBy != nil {
+		if users := opts.UsedBy(img.ID); len(users) > 0 {
+			return fmt.Errorf("%w: image %s is used by container %s: remove the container first, or use --force",
+				ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
+		}
+	}
+	return nil
+}
+
+func removeImage(list []*Image, id string) []*Image {
+	out := list[:0]
+	for _, img := range list {
+		if img.ID != id {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// removeUnusedLayers deletes layers that no image and no container uses,
+// and the leftovers of killed extractions. It waits for extractions in
+// progress, which hold the shared lock.
+func (s *Store) removeUnusedLayers(ctx context.Context, usedByContainers func() (map[string]bool, error)) ([]string, error) {
+	lock, err := s.Layers.LockExclusive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	used := map[string]bool{}
+	if usedByContainers != nil {
+		if used, err = usedByContainers(); err != nil {
+			return nil, err
+		}
+	}
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range idx.Images {
+		for _, l := range img.Layers {
+			used[l] = true
+		}
+	}
+	layers, err := s.Layers.List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, l := range layers {
+		if used[l.DiffID] {
+			continue
+		}
+		if err := s.Layers.Remove(ctx, l.DiffID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, l.DiffID)
+	}
+	errs = append(errs, s.Layers.RemoveLeftovers(ctx))
+	return removed, errors.Join(errs...)
+}

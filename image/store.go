@@ -1,0 +1,212 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gocker/gocker/internal/atomicfile"
+	"github.com/gocker/gocker/internal/lockfile"
+	"github.com/gocker/gocker/overlay"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Image is one entry of the image index.
+type Image struct {
+	// ID is "sha256:HEX" of the image's config, as Docker's image ids are.
+	ID string `json:"id"`
+	// RepoTags are canonical references such as
+	// "docker.io/library/alpine:latest".
+	RepoTags []string `json:"repo_tags,omitempty"`
+	// Layers are the diff ids of the image's layers, bottom first.
+	Layers  []string  `json:"layers"`
+	Created time.Time `json:"created"`
+	// Size is the total length of the uncompressed layers in bytes.
+	Size int64 `json:"size"`
+}
+
+type index struct {
+	Images []*Image `json:"images"`
+}
+
+// Store is the image index and the blobs (image configs) it refers to:
+//
+//	images.json          the index: every image with its tags and layers
+//	images.lock          exclusive while the index is rewritten
+//	blobs/sha256/HEX     content-addressed configs
+//	layers/              the layer store of package overlay
+type Store struct {
+	root   string
+	Layers *overlay.LayerStore
+}
+
+// ErrNotFound means no image matches the reference or id.
+var ErrNotFound = errors.New("no such image")
+
+// OpenStore opens the image store under root, creating it.
+func OpenStore(root string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Join(root, "blobs", "sha256"), 0o700); err != nil {
+		return nil, fmt.Errorf("create image store: %w", err)
+	}
+	layers, err := overlay.OpenLayerStore(root)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{root: root, Layers: layers}, nil
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.root, "images.json") }
+
+func (s *Store) readIndex() (*index, error) {
+	var idx index
+	err := atomicfile.ReadJSON(s.indexPath(), &idx)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return &idx, nil
+}
+
+// updateIndex rewrites the index under its lock with fn's changes.
+func (s *Store) updateIndex(ctx context.Context, fn func(*index) error) error {
+	lock, err := lockfile.Exclusive(ctx, filepath.Join(s.root, "images.lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if err := fn(idx); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(s.indexPath(), idx, 0o600)
+}
+
+// List returns every image, newest first.
+func (s *Store) List() ([]*Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(idx.Images, func(i, j int) bool { return idx.Images[i].Created.After(idx.Images[j].Created) })
+	return idx.Images, nil
+}
+
+// Get finds an image by reference ("alpine", "alpine:3.20"), by id
+// ("sha256:HEX") or by a unique prefix of the id's hex digits.
+func (s *Store) Get(ref string) (*Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	return idx.find(ref)
+}
+
+func (idx *index) find(ref string) (*Image, error) {
+	if img := idx.byID(ref); img != nil {
+		return img, nil
+	}
+	if r, err := ParseReference(ref); err == nil {
+		for _, img := range idx.Images {
+			for _, t := range img.RepoTags {
+				if t == r.String() {
+					return img, nil
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+}
+
+// byID matches a full id or a hex prefix of at least 4 digits.
+func (idx *index) byID(ref string) *Image {
+	hexPart := strings.TrimPrefix(ref, "sha256:")
+	if len(hexPart) < 4 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return nil
+	}
+	var match *Image
+	for _, img := range idx.Images {
+		if strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), hexPart) {
+			if match != nil {
+				return nil
+			}
+			match = img
+		}
+	}
+	return match
+}
+
+// Config reads an image's config.
+func (s *Store) Config(img *Image) (*v1.ConfigFile, error) {
+	data, err := os.ReadFile(s.blobPath(img.ID))
+	if err != nil {
+		return nil, fmt.Errorf("read config of image %s: %w", ShortID(img.ID), err)
+	}
+	return v1.ParseConfigFile(bytes.NewReader(data))
+}
+
+func (s *Store) blobPath(digest string) string {
+	return filepath.Join(s.root, "blobs", "sha256", strings.TrimPrefix(digest, "sha256:"))
+}
+
+// writeConfig stores cfg as a blob and returns its digest, the image id.
+func (s *Store) writeConfig(cfg *v1.ConfigFile) (string, error) {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("encode image config: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	if err := atomicfile.WriteFile(s.blobPath(digest), data, 0o600); err != nil {
+		return "", fmt.Errorf("store image config: %w", err)
+	}
+	return digest, nil
+}
+
+// add puts img in the index under tag (canonical), moving the tag from any
+// image that had it, as docker tag does. Adding an image that exists
+// merges the tags.
+func (s *Store) add(ctx context.Context, img *Image, tag string) error {
+	return s.updateIndex(ctx, func(idx *index) error {
+		for _, other := range idx.Images {
+			other.RepoTags = without(other.RepoTags, tag)
+		}
+		if existing := idx.byID(img.ID); existing != nil && existing.ID == img.ID {
+			existing.RepoTags = append(existing.RepoTags, tag)
+			return nil
+		}
+		img.RepoTags = []string{tag}
+		idx.Images = append(idx.Images, img)
+		return nil
+	})
+}
+
+func without(list []string, item string) []string {
+	out := list[:0:0]
+	for _, v := range list {
+		if v != item {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ShortID returns the 12 hex digits Docker prints for an image id.
+func ShortID(id string) string {
+	hexPart := strings.TrimPrefix(id, "sha256:")
+	if len(hexPart) > 12 {
+		return hexPart[:12]
+	}
+	return hexPart
+}

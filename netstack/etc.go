@@ -1,0 +1,102 @@
+package netstack
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gocker/gocker/internal/atomicfile"
+)
+
+// EtcOptions describe the generated /etc/hosts, /etc/hostname and
+// /etc/resolv.conf of a container.
+type EtcOptions struct {
+	Hostname string
+	// HostNetwork means the container shares the host's network
+	// namespace, so the host's loopback resolvers are reachable.
+	HostNetwork bool
+	// HostResolvConf is the host's resolv.conf, usually /etc/resolv.conf.
+	HostResolvConf string
+	// ExtraHosts are "NAME:ADDRESS" entries from --add-host.
+	ExtraHosts []string
+}
+
+// EtcFile is a generated file and where it goes in the container.
+type EtcFile struct {
+	Path        string
+	Destination string
+}
+
+// WriteEtcFiles writes the container's hosts, hostname and resolv.conf into
+// dir and returns them with their destinations.
+func WriteEtcFiles(dir string, opts EtcOptions) ([]EtcFile, error) {
+	resolv, err := resolvConf(opts)
+	if err != nil {
+		return nil, err
+	}
+	files := []struct {
+		name, dest string
+		data       []byte
+	}{
+		{"hosts", "/etc/hosts", hostsFile(opts)},
+		{"hostname", "/etc/hostname", []byte(opts.Hostname + "\n")},
+		{"resolv.conf", "/etc/resolv.conf", resolv},
+	}
+	out := make([]EtcFile, 0, len(files))
+	for _, f := range files {
+		path := filepath.Join(dir, f.name)
+		if err := atomicfile.WriteFile(path, f.data, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, EtcFile{Path: path, Destination: f.dest})
+	}
+	return out, nil
+}
+
+func hostsFile(opts EtcOptions) []byte {
+	var b bytes.Buffer
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, h := range opts.ExtraHosts {
+		name, addr, _ := strings.Cut(h, ":")
+		fmt.Fprintf(&b, "%s\t%s\n", addr, name)
+	}
+	fmt.Fprintf(&b, "127.0.1.1\t%s\n", opts.Hostname)
+	return b.Bytes()
+}
+
+func resolvConf(opts EtcOptions) ([]byte, error) {
+	f, err := os.Open(opts.HostResolvConf)
+	if err != nil {
+		// A host without resolv.conf has no DNS to hand on; the container
+		// gets an empty file rather than a guessed public resolver.
+		return []byte{}, nil
+	}
+	defer f.Close()
+	return FilterResolvConf(f, opts.HostNetwork)
+}
+
+// FilterResolvConf copies a resolv.conf, dropping loopback nameservers
+// (such as systemd-resolved's 127.0.0.53) unless the container shares the
+// host's network, because in its own network namespace they would point at
+// the container itself.
+func FilterResolvConf(r io.Reader, hostNetwork bool) ([]byte, error) {
+	var b bytes.Buffer
+	scanner := bufio.NewScanner(r)
+	for scanner.Scan() {
+		line := scanner.Text()
+		fields := strings.Fields(line)
+		if !hostNetwork && len(fields) >= 2 && fields[0] == "nameserver" {
+			if addr, err := netip.ParseAddr(strings.Split(fields[1], "%")[0]); err == nil && addr.IsLoopback() {
+				continue
+			}
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.Bytes(), scanner.Err()
+}

@@ -1,0 +1,42 @@
+// Package reexec registers the internal entry points of the gocker binary and
+// selects one by argv[0] before any other work in main.
+//
+// gocker starts its helpers (the container init, the user namespace helper)
+// by executing /proc/self/exe with argv[0] set to a registered name, so one
+// binary serves every role and no second copy has to be found on disk.
+//
+// Do not use it for anything that can run in the calling process: each
+// re-exec costs a fork, an execve and a Go runtime start (about 1.5 ms).
+package reexec
+
+import (
+	"fmt"
+	"os"
+)
+
+// SelfExe is the path every helper is started from. The kernel resolves it
+// to the running binary even when that file was replaced or removed.
+const SelfExe = "/proc/self/exe"
+
+var entries = map[string]func(){}
+
+// Register adds an entry point under name. It panics on a duplicate name,
+// because two packages claiming the same role is a programming error.
+func Register(name string, fn func()) {
+	if _, ok := entries[name]; ok {
+		panic(fmt.Sprintf("reexec: entry %q registered twice", name))
+	}
+	entries[name] = fn
+}
+
+// Init runs the entry point named by argv[0] and reports whether one ran.
+// Entry points normally exit or exec and never return; if one returns, Init
+// returns true and main must exit.
+func Init() bool {
+	fn, ok := entries[os.Args[0]]
+	if !ok {
+		return false
+	}
+	fn()
+	return true
+}

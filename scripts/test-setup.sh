@@ -1,0 +1,74 @@
+#!/bin/bash
+# test-setup.sh: prepare this machine for gocker's test suite. Run as root;
+# it is idempotent and is what .ci/run and "make test" call first.
+#
+# - installs the Debian packages the tests drive (uidmap for newuidmap,
+#   busybox-static for the default image, compressors, debootstrap);
+# - creates the unprivileged user gockertest with subordinate ids and the
+#   user gockernosub without any;
+# - builds a Debian bookworm root filesystem with debootstrap once and
+#   caches it as a tarball outside the repository.
+set -euo pipefail
+
+CACHE=${GOCKER_TEST_CACHE:-/var/cache/gocker-test}
+PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2"
+
+log() { echo "test-setup: $*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test-setup: run as root (sudo $0): it installs packages and creates test users" >&2
+	exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	log "installing$missing"
+	apt-get -o DPkg::Lock::Timeout=600 update -q
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
+fi
+
+# gockertest: subordinate ids in a range no other user holds.
+if ! id gockertest >/dev/null 2>&1; then
+	log "creating user gockertest"
+	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 gockertest
+fi
+for f in /etc/subuid /etc/subgid; do
+	touch "$f"
+	if ! grep -q '^gockertest:' "$f"; then
+		start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+		echo "gockertest:$start:65536" >> "$f"
+		log "added gockertest:$start:65536 to $f"
+	fi
+done
+# gockernosub: a user without subordinate ids, for the error message test.
+if ! id gockernosub >/dev/null 2>&1; then
+	log "creating user gockernosub"
+	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 gockernosub
+fi
+sed -i '/^gockernosub:/d' /etc/subuid /etc/subgid
+
+# The Debian image: debootstrap needs a mirror; use the one apt uses.
+mkdir -p "$CACHE"
+tarball=$CACHE/debian-bookworm.tar.gz
+if [ ! -s "$tarball" ]; then
+	mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	[ -n "$mirror" ] || mirror=$(awk '$1=="deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+	log "debootstrap bookworm from $mirror (a few minutes, once)"
+	debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$CACHE/debootstrap.log" 2>&1 || {
+		tail -20 "$CACHE/debootstrap.log" >&2
+		rm -rf "$rootfs"
+		exit 1
+	}
+	rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+	tar --numeric-owner -C "$rootfs" -czf "$tarball.tmp" .
+	mv "$tarball.tmp" "$tarball"
+	rm -rf "$rootfs"
+	log "cached $tarball ($(du -h "$tarball" | cut -f1))"
+fi
+chmod 0644 "$tarball"
+log "ready"

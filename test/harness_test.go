@@ -1,0 +1,278 @@
+//go:build integration
+
+package test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Prerequisites prepared by scripts/test-setup.sh.
+const (
+	testUser      = "gockertest"
+	noSubIDUser   = "gockernosub"
+	alpineTarball = "../../shared/images/alpine-minirootfs-3.20.3-x86_64.tar.gz"
+)
+
+// debianTarball is where scripts/test-setup.sh caches the debootstrap
+// image; GOCKER_TEST_DEBIAN overrides it.
+func debianTarball() string {
+	if p := os.Getenv("GOCKER_TEST_DEBIAN"); p != "" {
+		return p
+	}
+	return "/var/cache/gocker-test/debian-bookworm.tar.gz"
+}
+
+// env is the shared state of the test binary.
+var env struct {
+	workDir string // world-traversable scratch directory
+	binary  string // the gocker binary under test
+	setup   error  // why the shared setup failed
+}
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "gocker-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		env.workDir = dir
+		env.setup = buildBinary(dir)
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func buildBinary(dir string) error {
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	env.binary = filepath.Join(dir, "gocker")
+	cmd := exec.Command("go", "build", "-o", env.binary, "../cmd/gocker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build gocker: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// requireSetup stops the test when the binary could not be built.
+func requireSetup(t *testing.T) {
+	t.Helper()
+	if env.setup != nil {
+		t.Fatal(env.setup)
+	}
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the harness runs gocker as other users and as root")
+	}
+}
+
+func requireBinary(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("needs %s on $PATH (install it with scripts/test-setup.sh)", name)
+	}
+	return path
+}
+
+// account is a user the tests run gocker as.
+type account struct {
+	name     string
+	uid, gid int
+	home     string
+}
+
+func lookupAccount(t *testing.T, name string) account {
+	t.Helper()
+	requireRoot(t)
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Skipf("needs the user %s (create it with scripts/test-setup.sh): %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return account{name: name, uid: uid, gid: gid, home: u.HomeDir}
+}
+
+// gocker runs the binary as one user with its own store and runtime
+// directory.
+type gocker struct {
+	t       *testing.T
+	acct    *account // nil: root
+	root    string   // --root
+	runtime string   // $XDG_RUNTIME_DIR
+}
+
+// newRootless returns a gocker for the unprivileged test user with a fresh
+// store that is removed (through gocker's own rm and rmi, then as root)
+// when the test ends.
+func newRootless(t *testing.T) *gocker {
+	t.Helper()
+	requireSetup(t)
+	acct := lookupAccount(t, testUser)
+	return newGocker(t, &acct)
+}
+
+// newRootful returns a gocker run as root with a fresh store.
+func newRootful(t *testing.T) *gocker {
+	t.Helper()
+	requireSetup(t)
+	requireRoot(t)
+	return newGocker(t, nil)
+}
+
+func newGocker(t *testing.T, acct *account) *gocker {
+	t.Helper()
+	base, err := os.MkdirTemp(env.workDir, "store-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gocker{t: t, acct: acct, root: filepath.Join(base, "root"), runtime: filepath.Join(base, "run")}
+	for _, d := range []string{g.root, g.runtime} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if acct != nil {
+		for _, d := range []string{base, g.root, g.runtime} {
+			if err := os.Chown(d, acct.uid, acct.gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(func() { g.cleanup(base) })
+	return g
+}
+
+// cleanup removes every container, then the store. Files owned by
+// subordinate ids are removed by root, which may delete anything.
+func (g *gocker) cleanup(base string) {
+	if ids := g.lines(g.try("ps", "-aq", "--no-trunc")); len(ids) > 0 {
+		g.try(append([]string{"rm"}, ids...)...)
+	}
+	if err := os.RemoveAll(base); err != nil {
+		g.t.Errorf("remove test store: %v", err)
+	}
+}
+
+// result is a finished gocker command.
+type result struct {
+	args   []string
+	stdout string
+	stderr string
+	code   int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("gocker %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+// command returns an unstarted gocker command with the user's credentials
+// and environment.
+func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
+	full := append([]string{"--root", g.root}, args...)
+	cmd := exec.CommandContext(ctx, env.binary, full...)
+	cmd.Dir = env.workDir
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + g.runtime, "LANG=C"}
+	if g.acct != nil {
+		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+	} else {
+		cmd.Env = append(cmd.Env, "HOME=/root")
+	}
+	return cmd
+}
+
+// try runs gocker to the end with a two-minute limit and returns what it
+// printed and its exit status.
+func (g *gocker) try(args ...string) result {
+	return g.tryInput("", args...)
+}
+
+func (g *gocker) tryInput(stdin string, args ...string) result {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := g.command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	err := cmd.Run()
+	res := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		res.code = exitErr.ExitCode()
+	case err != nil:
+		g.t.Fatalf("gocker %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// ok runs gocker and fails the test unless it exits 0; it returns stdout.
+func (g *gocker) ok(args ...string) string {
+	g.t.Helper()
+	res := g.try(args...)
+	if res.code != 0 {
+		g.t.Fatalf("%s", res)
+	}
+	return res.stdout
+}
+
+// fails runs gocker, expects exit status code and returns stderr.
+func (g *gocker) fails(code int, args ...string) string {
+	g.t.Helper()
+	res := g.try(args...)
+	if res.code != code {
+		g.t.Fatalf("want exit %d, got %s", code, res)
+	}
+	return res.stderr
+}
+
+func (g *gocker) lines(res result) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// subIDStart returns the first subordinate uid of the test user.
+func (g *gocker) subIDStart(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/etc/subuid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) == 3 && (f[0] == g.acct.name || f[0] == strconv.Itoa(g.acct.uid)) {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Fatalf("no /etc/subuid entry for %s", g.acct.name)
+	return 0
+}

@@ -1,0 +1,251 @@
+//go:build integration
+
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+var rootfsOnce sync.Map // account name -> *rootfsResult
+
+type rootfsResult struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// busyboxRootfs builds the busybox root filesystem with scripts/mkbusybox.sh
+// once per user, owned by that user, as a user would before gocker init.
+func (g *gocker) busyboxRootfs(t *testing.T) string {
+	t.Helper()
+	requireBinary(t, "busybox")
+	name := "root"
+	if g.acct != nil {
+		name = g.acct.name
+	}
+	v, _ := rootfsOnce.LoadOrStore(name, &rootfsResult{})
+	r := v.(*rootfsResult)
+	r.once.Do(func() {
+		r.dir = filepath.Join(env.workDir, "busybox-"+name)
+		script, _ := filepath.Abs("../scripts/mkbusybox.sh")
+		cmd := exec.Command("sh", script, r.dir)
+		if g.acct != nil {
+			if err := os.Mkdir(r.dir, 0o755); err != nil {
+				r.err = err
+				return
+			}
+			if err := os.Chown(r.dir, g.acct.uid, g.acct.gid); err != nil {
+				r.err = err
+				return
+			}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			r.err = err
+			t.Logf("mkbusybox.sh: %s", out)
+		}
+	})
+	if r.err != nil {
+		t.Fatalf("build busybox root filesystem: %v", r.err)
+	}
+	return r.dir
+}
+
+// busybox creates the image "busybox" with "CMD sh" in the store.
+func (g *gocker) busybox(t *testing.T) {
+	t.Helper()
+	g.ok("init", "--change", `CMD ["sh"]`, g.busyboxRootfs(t), "busybox")
+}
+
+// alpine imports the Alpine minirootfs as "alpine", or skips the test.
+func (g *gocker) alpine(t *testing.T) {
+	t.Helper()
+	path, err := filepath.Abs(alpineTarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("needs the Alpine root filesystem at %s: %v", path, err)
+	}
+	g.ok("import", "--change", `CMD ["/bin/sh"]`, path, "alpine")
+}
+
+// debian imports the cached debootstrap tarball as "debian", or skips.
+func (g *gocker) debian(t *testing.T) {
+	t.Helper()
+	path := debianTarball()
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("needs the Debian bookworm tarball at %s (scripts/test-setup.sh builds it with debootstrap): %v", path, err)
+	}
+	g.ok("import", "--change", `CMD ["bash"]`, path, "debian:bookworm")
+}
+
+func TestInitImagesRmi(t *testing.T) {
+	g := newRootless(t)
+	id := strings.TrimSpace(g.ok("init", g.busyboxRootfs(t), "busybox:1"))
+	if !strings.HasPrefix(id, "sha256:") || len(id) != 71 {
+		t.Fatalf("init printed %q, want an image id", id)
+	}
+	out := g.ok("images")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("images printed %d lines, want a header and one image:\n%s", len(lines), out)
+	}
+	fields := strings.Fields(lines[1])
+	if fields[0] != "busybox" || fields[1] != "1" || fields[2] != id[7:19] {
+		t.Errorf("images row = %q, want busybox 1 %s", lines[1], id[7:19])
+	}
+	if q := strings.TrimSpace(g.ok("images", "-q")); q != id[7:19] {
+		t.Errorf("images -q = %q, want %q", q, id[7:19])
+	}
+
+	g.ok("run", "--name", "user", "busybox:1", "true")
+	stderr := g.fails(1, "rmi", "busybox:1")
+	if !strings.Contains(stderr, "used by container user") {
+		t.Errorf("rmi of an image in use: %q, want it to name the container", stderr)
+	}
+	g.ok("rm", "user")
+	rmi := g.ok("rmi", "busybox:1")
+	if !strings.Contains(rmi, "Untagged: docker.io/library/busybox:1") || !strings.Contains(rmi, "Deleted: "+id) {
+		t.Errorf("rmi printed %q", rmi)
+	}
+	if out := strings.TrimSpace(g.ok("images", "-q")); out != "" {
+		t.Errorf("images -q after rmi = %q, want nothing", out)
+	}
+	entries, err := os.ReadDir(filepath.Join(g.root, "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("layers left after rmi: %v", entries)
+	}
+}
+
+func TestImportFormats(t *testing.T) {
+	g := newRootless(t)
+	rootfs := g.busyboxRootfs(t)
+	plain := filepath.Join(env.workDir, "busybox-formats.tar")
+	if out, err := exec.Command("tar", "-C", rootfs, "--numeric-owner", "--owner=0", "--group=0", "-cf", plain, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, out)
+	}
+	compressors := map[string][]string{"gzip": {"gzip", "-kf"}, "xz": {"xz", "-kf"}, "zstd": {"zstd", "-qf"}, "bzip2": {"bzip2", "-kf"}}
+	suffix := map[string]string{"gzip": ".gz", "xz": ".xz", "zstd": ".zst", "bzip2": ".bz2"}
+	var ids []string
+	for _, format := range []string{"plain", "gzip", "xz", "zstd", "bzip2"} {
+		t.Run(format, func(t *testing.T) {
+			file := plain
+			if format != "plain" {
+				requireBinary(t, compressors[format][0])
+				args := append(compressors[format][1:], plain)
+				if out, err := exec.Command(compressors[format][0], args...).CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v: %s", format, err, out)
+				}
+				file = plain + suffix[format]
+			}
+			os.Chmod(file, 0o644)
+			id := strings.TrimSpace(g.ok("import", file, "fmt:"+format))
+			ids = append(ids, id)
+			if got := g.ok("run", "--rm", "fmt:"+format, "cat", "/etc/motd"); got != "gocker busybox image\n" {
+				t.Errorf("motd = %q", got)
+			}
+		})
+	}
+	// Every format holds the same tar, so every import shares one layer.
+	entries, _ := os.ReadDir(filepath.Join(g.root, "layers"))
+	if len(entries) != 1 {
+		t.Errorf("%d layer directories after importing one tar in %d formats, want 1", len(entries), len(ids))
+	}
+}
+
+func TestImportFromStdin(t *testing.T) {
+	g := newRootless(t)
+	path, err := filepath.Abs(alpineTarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("needs the Alpine root filesystem at %s: %v", path, err)
+	}
+	res := g.tryInput(string(data), "import", "-", "alpine:stdin")
+	if res.code != 0 {
+		t.Fatalf("%s", res)
+	}
+	if out := g.ok("run", "--rm", "alpine:stdin", "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("alpine-release = %q, want 3.20.3", out)
+	}
+}
+
+func TestImportBadInput(t *testing.T) {
+	g := newRootless(t)
+	junk := filepath.Join(env.workDir, "junk.tar")
+	if err := os.WriteFile(junk, []byte("this is not a tar archive, not even close\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not a tar", []string{"import", junk, "junk"}, "junk"},
+		{"missing file", []string{"import", "/nonexistent.tar", "x"}, "/nonexistent.tar"},
+		{"bad name", []string{"import", junk, "Bad Name"}, "invalid"},
+		{"bad change", []string{"import", "--change", "RUN make", junk, "x"}, "RUN"},
+		{"init of a file", []string{"init", junk, "x"}, "not a directory"},
+		{"missing arguments", []string{"import", junk}, "requires exactly 2 arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stderr := g.fails(125, tt.args...)
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.want)
+			}
+		})
+	}
+	if out := strings.TrimSpace(g.ok("images", "-q")); out != "" {
+		t.Errorf("failed imports left images: %q", out)
+	}
+	entries, _ := os.ReadDir(filepath.Join(g.root, "layers"))
+	if len(entries) != 0 {
+		t.Errorf("failed imports left layer directories: %v", entries)
+	}
+}
+
+func TestImportedOwnersInSubordinateRange(t *testing.T) {
+	g := newRootless(t)
+	g.alpine(t)
+	start := g.subIDStart(t)
+	// Alpine's /etc/shadow belongs to root:shadow (gid 42), /bin/busybox
+	// to root: owners inside the image map to the user and to the
+	// subordinate range on the host.
+	var layer string
+	entries, _ := os.ReadDir(filepath.Join(g.root, "layers"))
+	for _, e := range entries {
+		layer = filepath.Join(g.root, "layers", e.Name(), "diff")
+	}
+	tests := []struct {
+		path     string
+		uid, gid int
+	}{
+		{"bin/busybox", g.acct.uid, g.acct.gid},
+		{"etc/shadow", g.acct.uid, start + 42 - 1},
+	}
+	for _, tt := range tests {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(layer, tt.path), &st); err != nil {
+			t.Fatal(err)
+		}
+		if int(st.Uid) != tt.uid || int(st.Gid) != tt.gid {
+			t.Errorf("%s owned by %d:%d on the host, want %d:%d", tt.path, st.Uid, st.Gid, tt.uid, tt.gid)
+		}
+	}
+	if out := g.ok("run", "--rm", "alpine", "stat", "-c", "%u:%g", "/etc/shadow"); out != "0:42\n" {
+		t.Errorf("owner of /etc/shadow inside = %q, want 0:42", out)
+	}
+}
