@@ -20,10 +20,10 @@ var (
 // Exit statuses of Docker's contract for errors before the container's
 // process runs.
 const (
-	ExitGockerError   = 125
-	ExitCannotInvoke  = 126
-	ExitNotFound      = 127
-	signalExitOffset  = 128
+	ExitGockerError  = 125
+	ExitCannotInvoke = 126
+	ExitNotFound     = 127
+	signalExitOffset = 128
 )
 
 // StartError is a failure before the container's process ran, with the exit

@@ -25,6 +25,37 @@ type RunOptions struct {
 	// LayersDir is the layer store's directory.
 	LayersDir string
 	Logger    *slog.Logger
+	// Launch is an init started with [LaunchInit] for this container
+	// before its record existed; nil starts one.
+	Launch *Launch
+	// Hooks set up host-side resources (network, cgroup) for the init's
+	// namespaces before it builds the container.
+	Hooks []Hook
+}
+
+// Hook prepares a resource for container c whose init runs as host pid
+// pid and waits for its spec. It returns the undo, which runs after the
+// container exits and must be valid even when the hook fails.
+type Hook func(ctx context.Context, c *Container, pid int) (cleanup func(context.Context) error, err error)
+
+// NewLaunchOptions returns the launch settings of a container with the
+// given network mode and stdio flags. Rootless, it reads the caller's id
+// mapping, and fails with the fix when there is none.
+func NewLaunchOptions(network string, openStdin, tty bool, stdio IO, logger *slog.Logger) (LaunchOptions, error) {
+	opts := LaunchOptions{Rootless: userns.Rootless(), NewNetNS: network != NetworkHost, Logger: logger}
+	if !tty {
+		opts.Stdout, opts.Stderr = stdio.Stdout, stdio.Stderr
+		if openStdin {
+			opts.Stdin = stdio.Stdin
+		}
+	}
+	if opts.Rootless {
+		var err error
+		if opts.Mapping, err = userns.LoadMapping(); err != nil {
+			return LaunchOptions{}, err
+		}
+	}
+	return opts, nil
 }
 
 // Run starts container c and monitors it until it exits: it holds the
@@ -44,10 +75,31 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	// Catch signals before the container exists, so that one arriving
 	// during the start is forwarded rather than killing gocker.
 	signals := make(chan os.Signal, 16)
-	signal.Notify(signals)
+	signal.Notify(signals, forwardedSignals...)
 	defer signal.Stop(signals)
 
-	p, err := s.start(ctx, c, opts)
+	launch := opts.Launch
+	if launch == nil {
+		launchOpts, err := NewLaunchOptions(c.HostConfig.NetworkMode, c.Config.OpenStdin, c.Config.Tty, opts.IO, opts.Logger)
+		if err != nil {
+			return -1, err
+		}
+		if launch, err = LaunchInit(ctx, launchOpts); err != nil {
+			return -1, err
+		}
+	}
+	cleanups, err := runHooks(ctx, c, launch.Pid(), opts.Hooks)
+	defer func() {
+		if err := runCleanups(context.WithoutCancel(ctx), cleanups); err != nil {
+			opts.Logger.Warn("clean up container resources", "container", c.ID, "error", err)
+		}
+	}()
+	if err != nil {
+		launch.Abort()
+		s.recordStartFailure(c, err)
+		return -1, err
+	}
+	p, err := s.start(ctx, c, launch, opts)
 	if err != nil {
 		s.recordStartFailure(c, err)
 		return -1, err
@@ -74,7 +126,12 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	return code, waitErr
 }
 
-func (s *Store) start(ctx context.Context, c *Container, opts RunOptions) (*Process, error) {
+func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts RunOptions) (_ *Process, retErr error) {
+	defer func() {
+		if retErr != nil {
+			launch.Abort()
+		}
+	}()
 	etc, err := netstack.WriteEtcFiles(s.Dir(c.ID), netstack.EtcOptions{
 		Hostname:       c.Config.Hostname,
 		HostNetwork:    c.HostConfig.NetworkMode == NetworkHost,
@@ -91,19 +148,7 @@ func (s *Store) start(ctx context.Context, c *Container, opts RunOptions) (*Proc
 	if err != nil {
 		return nil, err
 	}
-	startOpts := StartOptions{Logger: opts.Logger}
-	if !c.Config.Tty {
-		startOpts.Stdout, startOpts.Stderr = opts.IO.Stdout, opts.IO.Stderr
-		if c.Config.OpenStdin {
-			startOpts.Stdin = opts.IO.Stdin
-		}
-	}
-	if c.Rootless {
-		if startOpts.Mapping, err = userns.LoadMapping(); err != nil {
-			return nil, err
-		}
-	}
-	p, err := Start(ctx, spec, startOpts)
+	p, err := launch.Start(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +162,31 @@ func (s *Store) start(ctx context.Context, c *Container, opts RunOptions) (*Proc
 	return p, nil
 }
 
+// runHooks runs hooks in order and returns the cleanups of those that ran,
+// including the one that failed.
+func runHooks(ctx context.Context, c *Container, pid int, hooks []Hook) ([]func(context.Context) error, error) {
+	var cleanups []func(context.Context) error
+	for _, hook := range hooks {
+		cleanup, err := hook(ctx, c, pid)
+		if cleanup != nil {
+			cleanups = append(cleanups, cleanup)
+		}
+		if err != nil {
+			return cleanups, err
+		}
+	}
+	return cleanups, nil
+}
+
+// runCleanups undoes hooks in reverse order and joins their errors.
+func runCleanups(ctx context.Context, cleanups []func(context.Context) error) error {
+	var errs []error
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		errs = append(errs, cleanups[i](ctx))
+	}
+	return errors.Join(errs...)
+}
+
 // recordStartFailure keeps a container that never ran in the created
 // state with the error and status, as Docker does.
 func (s *Store) recordStartFailure(c *Container, err error) {
@@ -128,8 +198,18 @@ func (s *Store) recordStartFailure(c *Container, err error) {
 	_ = s.SaveState(c)
 }
 
-// forwardSignals sends every signal gocker receives to the container's
-// process, except those that concern gocker's own terminal and children.
+// forwardedSignals are the signals gocker passes on to the container's
+// process: those a user or a supervisor sends to stop, reload or poke a
+// service. Catching every signal instead costs milliseconds at each start
+// (a sigaction per signal) and would swallow the terminal's job control
+// signals.
+var forwardedSignals = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGPWR,
+}
+
+// forwardSignals sends the signals gocker receives to the container's
+// process.
 func forwardSignals(signals <-chan os.Signal, p *Process) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -138,9 +218,7 @@ func forwardSignals(signals <-chan os.Signal, p *Process) (stop func()) {
 		for {
 			select {
 			case sig := <-signals:
-				if forwardable(sig) {
-					_ = p.Signal(sig)
-				}
+				_ = p.Signal(sig)
 			case <-done:
 				return
 			}
@@ -150,14 +228,4 @@ func forwardSignals(signals <-chan os.Signal, p *Process) (stop func()) {
 		close(done)
 		<-finished
 	}
-}
-
-func forwardable(sig os.Signal) bool {
-	switch sig {
-	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGPIPE:
-		// SIGURG is the Go runtime's preemption signal; SIGWINCH is
-		// handled by the terminal relay.
-		return false
-	}
-	return true
 }

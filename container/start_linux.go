@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 
 	"github.com/gocker/gocker/reexec"
@@ -15,16 +16,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// StartOptions are the host-side settings of a container start.
-type StartOptions struct {
+// LaunchOptions are the settings of a container init that must be known
+// before it starts: its namespaces and its stdio.
+type LaunchOptions struct {
+	// Rootless adds a user namespace mapped with Mapping.
+	Rootless bool
+	Mapping  userns.Mapping
+	// NewNetNS gives the container its own network namespace.
+	NewNetNS bool
 	// Stdin, Stdout and Stderr become the process's stdio when it has no
 	// terminal. A nil Stdin is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
-	// Mapping is the id mapping of a rootless container.
-	Mapping userns.Mapping
 	// Logger receives the init's log lines; nil discards them.
 	Logger *slog.Logger
+}
+
+// Launch is a container init that has started and waits for its [Spec].
+// Starting the init and writing its id maps (newuidmap and newgidmap take
+// a few milliseconds) overlaps with the caller's work on the container's
+// record.
+type Launch struct {
+	cmd        *exec.Cmd
+	parentSock *os.File
+	specW      *os.File
+	logger     *slog.Logger
+	maps       chan error // receives once: the result of writing the id maps
+	mapsDone   bool       // maps has been received from
+	abortOnce  sync.Once
 }
 
 // Process is a started container init, which became the container's
@@ -37,10 +56,10 @@ type Process struct {
 	Console *os.File
 }
 
-// Start starts the container described by spec and returns once its
-// process runs, or with a *StartError when it cannot run. The process gets
-// SIGKILL when the calling thread exits.
-func Start(ctx context.Context, spec *Spec, opts StartOptions) (_ *Process, retErr error) {
+// LaunchInit starts a container init in new namespaces and, rootless,
+// writes its id maps in the background. The init gets SIGKILL when the
+// calling thread exits. Call [Launch.Start] or [Launch.Abort] next.
+func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -48,50 +67,78 @@ func Start(ctx context.Context, spec *Spec, opts StartOptions) (_ *Process, retE
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
 	}
-	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
+	l := &Launch{parentSock: os.NewFile(uintptr(fds[0]), "sync-parent"), logger: opts.Logger, maps: make(chan error, 1)}
 	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
-	defer parentSock.Close()
+	defer childSock.Close()
 	specR, specW, err := os.Pipe()
 	if err != nil {
-		childSock.Close()
+		l.parentSock.Close()
 		return nil, err
 	}
-	defer specW.Close()
-
-	cmd := initCommand(spec, opts, childSock, specR)
-	err = cmd.Start()
-	childSock.Close()
-	specR.Close()
-	if err != nil {
+	defer specR.Close()
+	l.specW = specW
+	l.cmd = initCommand(opts, childSock, specR)
+	if err := l.cmd.Start(); err != nil {
+		l.parentSock.Close()
+		specW.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	p := &Process{cmd: cmd, Pid: cmd.Process.Pid}
+	if !opts.Rootless {
+		l.maps <- nil
+		return l, nil
+	}
+	pid := l.cmd.Process.Pid
+	go func() { l.maps <- userns.WriteMaps(ctx, pid, opts.Mapping) }()
+	return l, nil
+}
+
+// Pid returns the host pid of the init.
+func (l *Launch) Pid() int { return l.cmd.Process.Pid }
+
+// Abort kills and reaps the init unless it runs the container's process
+// already. It is safe to call more than once.
+func (l *Launch) Abort() {
+	l.abortOnce.Do(func() {
+		_ = l.cmd.Process.Kill()
+		if !l.mapsDone {
+			<-l.maps
+		}
+		_ = l.cmd.Wait()
+		l.parentSock.Close()
+		l.specW.Close()
+	})
+}
+
+// Start sends spec to the init once its id maps exist and returns when the
+// container's process runs, or with a *StartError when it cannot run.
+func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr error) {
+	p := &Process{cmd: l.cmd, Pid: l.cmd.Process.Pid}
 	defer func() {
 		if retErr != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			l.Abort()
 			if p.Console != nil {
 				p.Console.Close()
 			}
 		}
 	}()
-
-	if spec.Rootless {
-		if err := userns.WriteMaps(ctx, p.Pid, opts.Mapping); err != nil {
-			return nil, err
-		}
+	defer l.parentSock.Close()
+	defer l.specW.Close()
+	err := <-l.maps
+	l.mapsDone = true
+	if err != nil {
+		return nil, err
 	}
-	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+	if err := json.NewEncoder(l.specW).Encode(spec); err != nil {
 		return nil, fmt.Errorf("send spec to container init: %w", err)
 	}
-	specW.Close()
-	if err := p.readSync(ctx, parentSock, opts.Logger); err != nil {
+	l.specW.Close()
+	if err := p.readSync(ctx, l.parentSock, l.logger); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func initCommand(spec *Spec, opts StartOptions, childSock, specR *os.File) *exec.Cmd {
+func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
 	cmd := exec.Command(reexec.SelfExe)
 	cmd.Args = []string{initName}
 	cmd.Env = []string{}
@@ -100,7 +147,7 @@ func initCommand(spec *Spec, opts StartOptions, childSock, specR *os.File) *exec
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = []*os.File{childSock, specR}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
-	if spec.NewNetNS {
+	if opts.NewNetNS {
 		flags |= unix.CLONE_NEWNET
 	}
 	cmd.SysProcAttr = userns.SysProcAttr(flags)
@@ -196,4 +243,3 @@ func exitStatus(ws syscall.WaitStatus) int {
 	}
 	return ws.ExitStatus()
 }
-

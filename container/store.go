@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,28 +53,40 @@ func (s *Store) namePath(name string) string { return filepath.Join(s.dir, "name
 
 // Create writes a new record for c with status created, reserving its name
 // (or choosing a free random one when c.Name is empty).
+// A record without state.json is in the created state.
 func (s *Store) Create(c *Container) (retErr error) {
 	tmp := filepath.Join(s.dir, ".tmp-"+c.ID)
-	if err := s.prepareDir(tmp, c); err != nil {
-		_ = os.RemoveAll(tmp)
-		return err
-	}
 	defer func() {
 		if retErr != nil {
 			_ = os.RemoveAll(tmp)
 		}
 	}()
+	if err := makeDirs(tmp); err != nil {
+		return err
+	}
+	// The .tmp- directory exists before the name's symlink, so that a
+	// concurrent Create sees the name as taken, not as stale.
 	if err := s.reserveName(c); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, s.Dir(c.ID)); err != nil {
+	c.State = State{Status: StatusCreated}
+	// The directory is not visible under its final name yet, so the
+	// record is written in place.
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, "config.json"), data, 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.Dir(c.ID))
+	}
+	if err != nil {
 		_ = os.Remove(s.namePath(c.Name))
 		return fmt.Errorf("create container record: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) prepareDir(dir string, c *Container) error {
+func makeDirs(dir string) error {
 	for _, sub := range []string{"", "upper", "work", "merged"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
 			return fmt.Errorf("create container directory: %w", err)
@@ -81,16 +94,11 @@ func (s *Store) prepareDir(dir string, c *Container) error {
 	}
 	// The upper directory is the container's root directory as the
 	// overlay shows it: 0755 like any root filesystem.
-	if err := os.Chmod(filepath.Join(dir, "upper"), 0o755); err != nil {
-		return err
-	}
-	c.State = State{Status: StatusCreated}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), c, 0o600); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(filepath.Join(dir, "state.json"), &c.State, 0o600)
+	return os.Chmod(filepath.Join(dir, "upper"), 0o755)
 }
 
+// reserveName creates the name's symlink, choosing a free random name when
+// c has none. The symlink may point at a record that does not exist yet.
 func (s *Store) reserveName(c *Container) error {
 	if c.Name != "" {
 		return s.link(c.Name, c.ID)
@@ -100,10 +108,12 @@ func (s *Store) reserveName(c *Container) error {
 		if attempt >= 10 {
 			name = fmt.Sprintf("%s_%d", name, attempt)
 		}
-		if err := s.link(name, c.ID); err == nil {
+		err := s.link(name, c.ID)
+		if err == nil {
 			c.Name = name
-			return atomicfile.WriteJSON(filepath.Join(s.dir, ".tmp-"+c.ID, "config.json"), c, 0o600)
-		} else if !errors.Is(err, ErrNameInUse) {
+			return nil
+		}
+		if !errors.Is(err, ErrNameInUse) {
 			return err
 		}
 	}
@@ -111,15 +121,21 @@ func (s *Store) reserveName(c *Container) error {
 }
 
 // link creates the name symlink. A symlink left by a record that no longer
-// exists (a killed gocker) is replaced.
+// exists (a killed gocker) is replaced, under a lock so that two creators
+// cannot both replace it.
 func (s *Store) link(name, id string) error {
 	path := s.namePath(name)
 	err := os.Symlink(id, path)
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	owner, rerr := os.Readlink(path)
-	if rerr == nil && owner != id && (exists(s.Dir(owner)) || exists(filepath.Join(s.dir, ".tmp-"+owner))) {
+	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(s.dir, "names.lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	owner, err := os.Readlink(path)
+	if err == nil && (exists(s.Dir(owner)) || exists(filepath.Join(s.dir, ".tmp-"+owner))) {
 		return fmt.Errorf("%w: %q is used by container %.12s: remove that container or choose another name", ErrNameInUse, name, owner)
 	}
 	_ = os.Remove(path)
@@ -180,6 +196,7 @@ func (s *Store) load(id string) (*Container, error) {
 		}
 		return nil, err
 	}
+	c.State = State{Status: StatusCreated}
 	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

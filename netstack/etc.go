@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/gocker/gocker/internal/atomicfile"
 )
 
 // EtcOptions describe the generated /etc/hosts, /etc/hostname and
@@ -33,7 +31,8 @@ type EtcFile struct {
 }
 
 // WriteEtcFiles writes the container's hosts, hostname and resolv.conf into
-// dir and returns them with their destinations.
+// dir and returns them with their destinations. The files are written in
+// place: dir belongs to a container that is not running yet.
 func WriteEtcFiles(dir string, opts EtcOptions) ([]EtcFile, error) {
 	resolv, err := resolvConf(opts)
 	if err != nil {
@@ -50,7 +49,7 @@ func WriteEtcFiles(dir string, opts EtcOptions) ([]EtcFile, error) {
 	out := make([]EtcFile, 0, len(files))
 	for _, f := range files {
 		path := filepath.Join(dir, f.name)
-		if err := atomicfile.WriteFile(path, f.data, 0o644); err != nil {
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
 			return nil, err
 		}
 		out = append(out, EtcFile{Path: path, Destination: f.dest})

@@ -66,14 +66,24 @@ func (g *gocker) busybox(t *testing.T) {
 // alpine imports the Alpine minirootfs as "alpine", or skips the test.
 func (g *gocker) alpine(t *testing.T) {
 	t.Helper()
-	path, err := filepath.Abs(alpineTarball)
+	path := requireAlpine(t)
+	g.ok("import", "--change", `CMD ["/bin/sh"]`, path, "alpine")
+}
+
+// requireAlpine returns the absolute path of the Alpine tarball, or skips.
+func requireAlpine(t *testing.T) string {
+	t.Helper()
+	if alpineTarball() == "" {
+		t.Skip("needs the Alpine 3.20.3 minirootfs tarball: set GOCKER_TEST_ALPINE to its path")
+	}
+	path, err := filepath.Abs(alpineTarball())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("needs the Alpine root filesystem at %s: %v", path, err)
+		t.Skipf("needs the Alpine minirootfs tarball named by GOCKER_TEST_ALPINE: %v", err)
 	}
-	g.ok("import", "--change", `CMD ["/bin/sh"]`, path, "alpine")
+	return path
 }
 
 // debian imports the cached debootstrap tarball as "debian", or skips.
@@ -165,13 +175,9 @@ func TestImportFormats(t *testing.T) {
 
 func TestImportFromStdin(t *testing.T) {
 	g := newRootless(t)
-	path, err := filepath.Abs(alpineTarball)
+	data, err := os.ReadFile(requireAlpine(t))
 	if err != nil {
 		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("needs the Alpine root filesystem at %s: %v", path, err)
 	}
 	res := g.tryInput(string(data), "import", "-", "alpine:stdin")
 	if res.code != 0 {

@@ -235,13 +235,12 @@ func startContainer(t *testing.T, g *gocker, args ...string) (*execution, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	cmd := g.command(ctx, append([]string{"run"}, args...)...)
-	e := &execution{cancel: cancel, done: make(chan struct{})}
+	e := &execution{cmd: cmd, cancel: cancel, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &e.stdout, &e.stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	e.cmd = cmd
 	go func() {
 		e.err = cmd.Wait()
 		close(e.done)

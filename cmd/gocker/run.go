@@ -201,14 +201,27 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	ctx := c.Context
-	ctr, err := createContainer(ctx, st, opts.create)
+	stdio := container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	// The init starts, and its id maps are written, while the container's
+	// record is created.
+	launchOpts, err := container.NewLaunchOptions(opts.create.Network, opts.create.OpenStdin, opts.create.Tty, stdio, slog.Default())
 	if err != nil {
 		return err
 	}
+	launch, err := container.LaunchInit(ctx, launchOpts)
+	if err != nil {
+		return err
+	}
+	ctr, err := createContainer(ctx, st, opts.create)
+	if err != nil {
+		launch.Abort()
+		return err
+	}
 	code, runErr := st.containers.Run(ctx, ctr, container.RunOptions{
-		IO:        container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		IO:        stdio,
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
+		Launch:    launch,
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {

@@ -1,0 +1,47 @@
+# gocker's build, demo, tests and benchmarks. "make help" lists the targets.
+
+GO       ?= go
+BIN      := bin/gocker
+# urfave/cli's markdown generator is left out: it costs every gocker
+# process (the CLI and each container init) its package initialization.
+TAGS     := urfave_cli_no_docs
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+export CGO_ENABLED := 0
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: help build demo test test-unit test-e2e test-setup bench lint clean
+
+help:
+	@echo "make build      build $(BIN)"
+	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
+	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
+	@echo "make bench      start latency side by side with podman, runc and the unshare floor (as root)"
+	@echo "make lint       gofmt and go vet"
+
+build:
+	$(GO) build -trimpath -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
+
+demo: build
+	./scripts/demo.sh
+
+test-setup:
+	./scripts/test-setup.sh
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-e2e:
+	$(GO) test -count=1 -timeout 30m -tags integration ./test/
+
+test: test-setup lint test-unit test-e2e
+
+bench: build
+	./scripts/bench/start.sh
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"testing"
+
+	"github.com/gocker/gocker/hostcheck"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRuntimeDirResult(t *testing.T) {
+	base := runtimeDirState{rootless: true, user: "gtest", uid: 1001, gid: 1001, systemdBooted: true}
+	with := func(change func(*runtimeDirState)) runtimeDirState {
+		s := base
+		change(&s)
+		return s
+	}
+	tests := []struct {
+		name       string
+		state      runtimeDirState
+		wantStatus hostcheck.Status
+		wantFix    []string
+	}{
+		{
+			name: "logind directory",
+			state: with(func(s *runtimeDirState) {
+				s.dir, s.exists, s.owner, s.mode = "/run/user/1001", true, 1001, fs.ModeDir|0o700
+			}),
+			wantStatus: hostcheck.OK,
+		},
+		{
+			name:       "unset with a logind directory",
+			state:      with(func(s *runtimeDirState) { s.loginDirUsable = true }),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"export XDG_RUNTIME_DIR=/run/user/1001"},
+		},
+		{
+			name:       "unset without a login session",
+			state:      base,
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"sudo loginctl enable-linger gtest", "export XDG_RUNTIME_DIR=/run/user/1001"},
+		},
+		{
+			name:       "unset without systemd",
+			state:      with(func(s *runtimeDirState) { s.systemdBooted = false }),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"sudo install -d -m 0700 -o 1001 -g 1001 /run/user/1001", "export XDG_RUNTIME_DIR=/run/user/1001"},
+		},
+		{
+			name: "root's directory inherited through su",
+			state: with(func(s *runtimeDirState) {
+				s.dir, s.exists, s.owner, s.mode, s.loginDirUsable = "/run/user/0", true, 0, fs.ModeDir|0o700, true
+			}),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"export XDG_RUNTIME_DIR=/run/user/1001"},
+		},
+		{
+			name: "too open",
+			state: with(func(s *runtimeDirState) {
+				s.dir, s.exists, s.owner, s.mode = "/tmp/gtest run", true, 1001, fs.ModeDir|0o755
+			}),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"chmod 0700 '/tmp/gtest run'"},
+		},
+		{
+			name:       "relative path",
+			state:      with(func(s *runtimeDirState) { s.dir, s.loginDirUsable = "run", true }),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"export XDG_RUNTIME_DIR=/run/user/1001"},
+		},
+		{
+			name:       "root",
+			state:      runtimeDirState{user: "root"},
+			wantStatus: hostcheck.Info,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runtimeDirResult(tt.state)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s (detail %q)", got.Status, tt.wantStatus, got.Detail)
+			}
+			if diff := cmp.Diff(tt.wantFix, got.Fix); diff != "" {
+				t.Errorf("fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var sampleResults = []hostcheck.Result{
+	{Check: "subids", Status: hostcheck.OK, Detail: "gtest (uid 1001): /etc/subuid 100000-165535"},
+	{Check: "tun", Status: hostcheck.Fail, Detail: "/dev/net/tun is crw------- root:root",
+		Fix: []string{"sudo chmod 0666 /dev/net/tun", "echo rule | sudo tee FILE"}},
+}
+
+func TestPrintTable(t *testing.T) {
+	var out bytes.Buffer
+	if err := printResults(&out, "table", sampleResults); err != nil {
+		t.Fatal(err)
+	}
+	want := `CHECK   STATUS  DETAIL
+subids  ok      gtest (uid 1001): /etc/subuid 100000-165535
+tun     fail    /dev/net/tun is crw------- root:root
+  fix: sudo chmod 0666 /dev/net/tun
+       echo rule | sudo tee FILE
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrintJSON(t *testing.T) {
+	var out bytes.Buffer
+	if err := printResults(&out, "json", sampleResults); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("output is not a JSON array: %v\n%s", err, out.String())
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d objects, want 2", len(got))
+	}
+	if _, ok := got[0]["fix"]; ok {
+		t.Errorf("a result without a fix has a fix field: %v", got[0])
+	}
+	want := map[string]any{
+		"check":  "tun",
+		"status": "fail",
+		"detail": "/dev/net/tun is crw------- root:root",
+		"fix":    []any{"sudo chmod 0666 /dev/net/tun", "echo rule | sudo tee FILE"},
+	}
+	if diff := cmp.Diff(want, got[1]); diff != "" {
+		t.Errorf("second object (-want +got):\n%s", diff)
+	}
+}

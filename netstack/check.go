@@ -1,0 +1,163 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+
+	"github.com/gocker/gocker/hostcheck"
+)
+
+// TunDevice is the device node through which slirp4netns and pasta give a
+// rootless container its network interface.
+const TunDevice = "/dev/net/tun"
+
+// TunState is the observed state of [TunDevice].
+type TunState struct {
+	Rootless bool
+	// User is the calling user's name, or the uid as a number when it has
+	// no passwd entry.
+	User   string
+	Exists bool
+	// Mode contains the type and permission bits of the node.
+	Mode fs.FileMode
+	// Owner and Group name the node's owner and group, as names where the
+	// host has them.
+	Owner, Group string
+	// OpenErr is the outcome of opening the node read-write, which creates
+	// no interface; nil means it worked.
+	OpenErr error
+}
+
+// TunResult decides whether the caller can open /dev/net/tun. slirp4netns
+// and pasta open it as the calling user, so an unprivileged user needs
+// read and write permission on the node itself: being root in a user
+// namespace does not help, because the node's owner is not mapped there.
+func TunResult(s TunState) hostcheck.Result {
+	res := hostcheck.Result{Check: "tun", Status: hostcheck.Fail}
+	if !s.Rootless {
+		res.Status = hostcheck.Warn
+	}
+	node := fmt.Sprintf("%s is %s %s:%s", TunDevice, lsMode(s.Mode), s.Owner, s.Group)
+	switch {
+	case !s.Exists:
+		res.Detail = TunDevice + " does not exist"
+		res.Fix = []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"}
+	case s.Mode&fs.ModeCharDevice == 0:
+		res.Detail = node + ", not a character device"
+		res.Fix = []string{"# remove it and load the tun module: sudo rm " + TunDevice + " && sudo modprobe tun"}
+	case s.OpenErr == nil:
+		res.Status = hostcheck.OK
+		res.Detail = node + ", opened read-write"
+	case errors.Is(s.OpenErr, syscall.EACCES) && s.Mode.Perm()&0o006 != 0o006:
+		res.Detail = fmt.Sprintf("%s, and opening it as %s failed with %v, so slirp4netns and pasta cannot give containers a network", node, s.User, s.OpenErr)
+		res.Fix = []string{
+			"sudo chmod 0666 " + TunDevice,
+			`echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`,
+		}
+	default:
+		res.Detail = fmt.Sprintf("%s, but opening it failed with %v, so a device cgroup or security module denies it", node, s.OpenErr)
+		res.Fix = []string{"# inside a container, start it with --device /dev/net/tun"}
+	}
+	return res
+}
+
+// lsMode formats a device node's mode as ls -l does, such as "crw-rw-rw-".
+func lsMode(mode fs.FileMode) string {
+	perm := []byte(mode.Perm().String())
+	switch {
+	case mode&fs.ModeCharDevice != 0:
+		perm[0] = 'c'
+	case mode&fs.ModeDevice != 0:
+		perm[0] = 'b'
+	case mode.IsDir():
+		perm[0] = 'd'
+	}
+	return string(perm)
+}
+
+// ToolState is the observed state of a user-mode networking tool.
+type ToolState struct {
+	Name string
+	// Package is the Debian and Ubuntu package that installs the tool.
+	Package string
+	// Path is the tool's location on $PATH, empty when it is not installed.
+	Path string
+	// Version is the first line of "NAME --version".
+	Version    string
+	VersionErr error
+}
+
+// ToolResults decides whether rootless networking has a tool: one of
+// slirp4netns and pasta is enough. Root needs neither for bridge, host and
+// none networking, so a missing tool is only a warning for root.
+func ToolResults(tools []ToolState, rootless bool) []hostcheck.Result {
+	var found []string
+	var packages []string
+	for _, t := range tools {
+		packages = append(packages, t.Package)
+		if t.Path != "" {
+			found = append(found, t.Name)
+		}
+	}
+	results := make([]hostcheck.Result, len(tools))
+	for i, t := range tools {
+		results[i] = toolResult(t, found, packages, rootless)
+	}
+	return results
+}
+
+func toolResult(t ToolState, found, packages []string, rootless bool) hostcheck.Result {
+	res := hostcheck.Result{Check: t.Name, Status: hostcheck.OK}
+	switch {
+	case t.Path != "" && t.VersionErr != nil:
+		res.Status = hostcheck.Warn
+		res.Detail = fmt.Sprintf("%s --version failed: %v", t.Path, t.VersionErr)
+		res.Fix = []string{"sudo apt-get install --reinstall " + t.Package}
+	case t.Path != "":
+		res.Detail = t.Path + ", " + t.Version
+	case len(found) > 0:
+		res.Status = hostcheck.Info
+		res.Detail = fmt.Sprintf("not installed; %s is enough", strings.Join(found, " and "))
+	default:
+		res.Status = hostcheck.Fail
+		if !rootless {
+			res.Status = hostcheck.Warn
+		}
+		res.Detail = "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)"
+		res.Fix = []string{"sudo apt-get install " + strings.Join(packages, " ")}
+	}
+	return res
+}
+
+// FirstLine returns the first non-empty line of a tool's output, trimmed.
+func FirstLine(output string) string {
+	for line := range strings.Lines(output) {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
+}
+
+// PortsResult reports which host ports the caller can publish, from
+// net.ipv4.ip_unprivileged_port_start of the host's network namespace:
+// rootless published ports are bound there by the calling user.
+func PortsResult(v hostcheck.Sysctl, rootless bool, user string) hostcheck.Result {
+	res := hostcheck.Result{Check: "unprivileged-ports", Status: hostcheck.Info}
+	switch {
+	case v.Err != nil:
+		res.Detail = v.Err.Error()
+	case !v.Present:
+		res.Detail = "the kernel has no " + v.Name + " (added in Linux 4.11), so only root can publish host ports below 1024"
+	case !rootless:
+		res.Detail = fmt.Sprintf("root can publish any host port; unprivileged users can publish %d and above (%s)", v.Value, v.Name)
+	case v.Value == 0:
+		res.Detail = fmt.Sprintf("%s can publish any host port (%s = 0)", user, v.Name)
+	default:
+		res.Detail = fmt.Sprintf("%s can publish host ports %d and above; lower ports need root or a lower %s", user, v.Value, v.Name)
+	}
+	return res
+}

@@ -1,0 +1,97 @@
+package netstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gocker/gocker/hostcheck"
+	"github.com/gocker/gocker/userns"
+	"github.com/moby/sys/user"
+)
+
+// versionTimeout bounds "TOOL --version", which only prints and exits.
+const versionTimeout = 5 * time.Second
+
+// CheckHost runs the network checks for the calling user. It opens
+// /dev/net/tun without creating an interface, runs "--version" of the
+// user-mode networking tools, and sends no traffic.
+func CheckHost(ctx context.Context) []hostcheck.Result {
+	rootless := userns.Rootless()
+	name := userName()
+	results := []hostcheck.Result{TunResult(inspectTun(rootless, name))}
+	tools := []ToolState{
+		inspectTool(ctx, "slirp4netns", "slirp4netns"),
+		inspectTool(ctx, "pasta", "passt"),
+	}
+	results = append(results, ToolResults(tools, rootless)...)
+	ports := hostcheck.ReadSysctl("net.ipv4.ip_unprivileged_port_start")
+	return append(results, PortsResult(ports, rootless, name))
+}
+
+func userName() string {
+	id := userns.CurrentIdentity()
+	if id.Name == "" {
+		return strconv.Itoa(id.UID)
+	}
+	return id.Name
+}
+
+func inspectTun(rootless bool, name string) TunState {
+	s := TunState{Rootless: rootless, User: name}
+	fi, err := os.Stat(TunDevice)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s
+	}
+	s.Exists = true
+	if err != nil {
+		s.OpenErr = err
+		return s
+	}
+	s.Mode = fi.Mode()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.Owner, s.Group = ownerNames(int(st.Uid), int(st.Gid))
+	}
+	f, err := os.OpenFile(TunDevice, os.O_RDWR, 0)
+	if err != nil {
+		s.OpenErr = hostcheck.ErrnoError(err)
+		return s
+	}
+	f.Close()
+	return s
+}
+
+func ownerNames(uid, gid int) (string, string) {
+	owner, group := strconv.Itoa(uid), strconv.Itoa(gid)
+	if u, err := user.LookupUid(uid); err == nil {
+		owner = u.Name
+	}
+	if g, err := user.LookupGid(gid); err == nil {
+		group = g.Name
+	}
+	return owner, group
+}
+
+func inspectTool(ctx context.Context, name, pkg string) ToolState {
+	s := ToolState{Name: name, Package: pkg}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return s
+	}
+	s.Path = path
+	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()
+	if err != nil {
+		s.VersionErr = fmt.Errorf("%w: %s", err, FirstLine(string(out)))
+		return s
+	}
+	s.Version = FirstLine(string(out))
+	return s
+}

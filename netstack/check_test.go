@@ -1,0 +1,224 @@
+package netstack
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gocker/gocker/hostcheck"
+	"github.com/google/go-cmp/cmp"
+)
+
+const charDevice = fs.ModeDevice | fs.ModeCharDevice
+
+func TestTunResult(t *testing.T) {
+	chmodFix := []string{
+		"sudo chmod 0666 /dev/net/tun",
+		`echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`,
+	}
+	tests := []struct {
+		name       string
+		state      TunState
+		wantStatus hostcheck.Status
+		wantDetail string
+		wantFix    []string
+	}{
+		{
+			name:       "debian default 0666",
+			state:      TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o666, Owner: "root", Group: "root"},
+			wantStatus: hostcheck.OK,
+			wantDetail: "/dev/net/tun is crw-rw-rw- root:root, opened read-write",
+		},
+		{
+			name: "0600 root for a user",
+			state: TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o600, Owner: "root", Group: "root",
+				OpenErr: syscall.EACCES},
+			wantStatus: hostcheck.Fail,
+			wantDetail: "/dev/net/tun is crw------- root:root, and opening it as gtest failed with permission denied, so slirp4netns and pasta cannot give containers a network",
+			wantFix:    chmodFix,
+		},
+		{
+			name:       "0600 root for root",
+			state:      TunState{User: "root", Exists: true, Mode: charDevice | 0o600, Owner: "root", Group: "root"},
+			wantStatus: hostcheck.OK,
+			wantDetail: "/dev/net/tun is crw------- root:root, opened read-write",
+		},
+		{
+			name:       "group access through membership",
+			state:      TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o660, Owner: "root", Group: "netdev"},
+			wantStatus: hostcheck.OK,
+			wantDetail: "/dev/net/tun is crw-rw---- root:netdev, opened read-write",
+		},
+		{
+			name: "group access without membership",
+			state: TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o660, Owner: "root", Group: "netdev",
+				OpenErr: syscall.EACCES},
+			wantStatus: hostcheck.Fail,
+			wantDetail: "/dev/net/tun is crw-rw---- root:netdev, and opening it as gtest failed with permission denied, so slirp4netns and pasta cannot give containers a network",
+			wantFix:    chmodFix,
+		},
+		{
+			name: "device cgroup denies a 0666 node",
+			state: TunState{Rootless: true, User: "runner", Exists: true, Mode: charDevice | 0o666, Owner: "root", Group: "root",
+				OpenErr: syscall.EPERM},
+			wantStatus: hostcheck.Fail,
+			wantDetail: "/dev/net/tun is crw-rw-rw- root:root, but opening it failed with operation not permitted, so a device cgroup or security module denies it",
+			wantFix:    []string{"# inside a container, start it with --device /dev/net/tun"},
+		},
+		{
+			name:       "missing for a user",
+			state:      TunState{Rootless: true, User: "gtest"},
+			wantStatus: hostcheck.Fail,
+			wantDetail: "/dev/net/tun does not exist",
+			wantFix:    []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"},
+		},
+		{
+			name:       "missing for root",
+			state:      TunState{User: "root"},
+			wantStatus: hostcheck.Warn,
+			wantDetail: "/dev/net/tun does not exist",
+			wantFix:    []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"},
+		},
+		{
+			name:       "regular file",
+			state:      TunState{Rootless: true, User: "gtest", Exists: true, Mode: 0o644, Owner: "root", Group: "root"},
+			wantStatus: hostcheck.Fail,
+			wantDetail: "/dev/net/tun is -rw-r--r-- root:root, not a character device",
+			wantFix:    []string{"# remove it and load the tun module: sudo rm /dev/net/tun && sudo modprobe tun"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := TunResult(tt.state)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s", got.Status, tt.wantStatus)
+			}
+			if got.Detail != tt.wantDetail {
+				t.Errorf("detail = %q\nwant     %q", got.Detail, tt.wantDetail)
+			}
+			if diff := cmp.Diff(tt.wantFix, got.Fix); diff != "" {
+				t.Errorf("fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestToolResults(t *testing.T) {
+	slirp := ToolState{Name: "slirp4netns", Package: "slirp4netns", Path: "/usr/bin/slirp4netns", Version: "slirp4netns version 1.2.0"}
+	pasta := ToolState{Name: "pasta", Package: "passt", Path: "/usr/bin/pasta", Version: "pasta 2024_03_20.6b38f07"}
+	noSlirp := ToolState{Name: "slirp4netns", Package: "slirp4netns"}
+	noPasta := ToolState{Name: "pasta", Package: "passt"}
+	brokenPasta := pasta
+	brokenPasta.VersionErr = errors.New("exit status 1: error while loading shared libraries")
+	installBoth := []string{"sudo apt-get install slirp4netns passt"}
+	tests := []struct {
+		name     string
+		tools    []ToolState
+		rootless bool
+		want     []hostcheck.Result
+	}{
+		{
+			name: "both installed", tools: []ToolState{slirp, pasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.OK, Detail: "/usr/bin/slirp4netns, slirp4netns version 1.2.0"},
+				{Check: "pasta", Status: hostcheck.OK, Detail: "/usr/bin/pasta, pasta 2024_03_20.6b38f07"},
+			},
+		},
+		{
+			name: "only pasta", tools: []ToolState{noSlirp, pasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.Info, Detail: "not installed; pasta is enough"},
+				{Check: "pasta", Status: hostcheck.OK, Detail: "/usr/bin/pasta, pasta 2024_03_20.6b38f07"},
+			},
+		},
+		{
+			name: "neither for a user", tools: []ToolState{noSlirp, noPasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.Fail, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
+				{Check: "pasta", Status: hostcheck.Fail, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
+			},
+		},
+		{
+			name: "neither for root", tools: []ToolState{noSlirp, noPasta}, rootless: false,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.Warn, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
+				{Check: "pasta", Status: hostcheck.Warn, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
+			},
+		},
+		{
+			name: "pasta does not run", tools: []ToolState{slirp, brokenPasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.OK, Detail: "/usr/bin/slirp4netns, slirp4netns version 1.2.0"},
+				{Check: "pasta", Status: hostcheck.Warn, Detail: "/usr/bin/pasta --version failed: exit status 1: error while loading shared libraries", Fix: []string{"sudo apt-get install --reinstall passt"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, ToolResults(tt.tools, tt.rootless)); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFirstLine(t *testing.T) {
+	tests := []struct {
+		name, output, want string
+	}{
+		{name: "slirp4netns", output: "slirp4netns version 1.2.0\ncommit: 656041d\nlibslirp: 4.7.0\n", want: "slirp4netns version 1.2.0"},
+		{name: "pasta", output: "pasta unknown version\nCopyright Red Hat\n", want: "pasta unknown version"},
+		{name: "leading blank line", output: "\n  pasta 2024_03_20 \n", want: "pasta 2024_03_20"},
+		{name: "empty", output: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FirstLine(tt.output); got != tt.want {
+				t.Errorf("FirstLine = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPortsResult(t *testing.T) {
+	const name = "net.ipv4.ip_unprivileged_port_start"
+	tests := []struct {
+		name     string
+		sysctl   hostcheck.Sysctl
+		rootless bool
+		want     string
+	}{
+		{name: "default for a user", sysctl: hostcheck.Sysctl{Name: name, Value: 1024, Present: true}, rootless: true,
+			want: "gtest can publish host ports 1024 and above; lower ports need root or a lower net.ipv4.ip_unprivileged_port_start"},
+		{name: "lowered to 80", sysctl: hostcheck.Sysctl{Name: name, Value: 80, Present: true}, rootless: true,
+			want: "gtest can publish host ports 80 and above; lower ports need root or a lower net.ipv4.ip_unprivileged_port_start"},
+		{name: "zero", sysctl: hostcheck.Sysctl{Name: name, Value: 0, Present: true}, rootless: true,
+			want: "gtest can publish any host port (net.ipv4.ip_unprivileged_port_start = 0)"},
+		{name: "root", sysctl: hostcheck.Sysctl{Name: name, Value: 1024, Present: true},
+			want: "root can publish any host port; unprivileged users can publish 1024 and above (net.ipv4.ip_unprivileged_port_start)"},
+		{name: "old kernel", sysctl: hostcheck.Sysctl{Name: name}, rootless: true,
+			want: "the kernel has no net.ipv4.ip_unprivileged_port_start (added in Linux 4.11), so only root can publish host ports below 1024"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PortsResult(tt.sysctl, tt.rootless, "gtest")
+			if got.Status != hostcheck.Info {
+				t.Errorf("status = %s, want info", got.Status)
+			}
+			if got.Detail != tt.want {
+				t.Errorf("detail = %q\nwant     %q", got.Detail, tt.want)
+			}
+		})
+	}
+}
+
+func TestLsMode(t *testing.T) {
+	if got := lsMode(charDevice | 0o600); got != "crw-------" {
+		t.Errorf("lsMode = %q, want crw-------", got)
+	}
+	if got := lsMode(fs.ModeDir | 0o755); !strings.HasPrefix(got, "d") {
+		t.Errorf("lsMode of a directory = %q, want a leading d", got)
+	}
+}

@@ -1,0 +1,58 @@
+#!/bin/bash
+# demo.sh: build the default busybox image from Debian's busybox-static
+# and run a container as an unprivileged user.
+#
+# As root it installs what is missing (uidmap, busybox-static), creates the
+# user gockerdemo with subordinate ids, and runs the demo as that user. As
+# any other user it runs the demo as that user, who needs entries in
+# /etc/subuid and /etc/subgid ("gocker doctor" says what is missing).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+gocker=${GOCKER:-$here/../bin/gocker}
+mkbusybox=${MKBUSYBOX:-$here/mkbusybox.sh}
+
+if [ "$(id -u)" -eq 0 ]; then
+	missing=""
+	for p in uidmap busybox-static; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "demo: installing$missing"
+		apt-get -o DPkg::Lock::Timeout=600 update -q
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
+	fi
+	if ! id gockerdemo >/dev/null 2>&1; then
+		useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 gockerdemo
+	fi
+	for f in /etc/subuid /etc/subgid; do
+		touch "$f"
+		if ! grep -q '^gockerdemo:' "$f"; then
+			start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+			echo "gockerdemo:$start:65536" >> "$f"
+		fi
+	done
+	# The repository may be where gockerdemo cannot read it (/root), so
+	# the binary and scripts go to a directory it can.
+	shared=$(mktemp -d /tmp/gocker-demo-bin.XXXXXX)
+	trap 'rm -rf "$shared"' EXIT
+	chmod 0755 "$shared"
+	install -m 0755 "$gocker" "$shared/gocker"
+	install -m 0755 "$here/demo.sh" "$mkbusybox" "$shared/"
+	runuser -u gockerdemo -- env -i HOME=/home/gockerdemo PATH=/usr/bin:/bin \
+		GOCKER="$shared/gocker" MKBUSYBOX="$shared/mkbusybox.sh" bash "$shared/demo.sh"
+	exit
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gocker-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work/run}
+mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+
+set -x
+sh "$mkbusybox" "$work/rootfs"
+"$gocker" init --change 'CMD ["sh"]' "$work/rootfs" busybox
+"$gocker" images
+"$gocker" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname) as $(id -un) (uid $(id -u)), $(cat /etc/motd)"'
+"$gocker" run --name demo-ps busybox true
+"$gocker" ps -a
+"$gocker" rm demo-ps
