@@ -11,6 +11,10 @@
 set -euo pipefail
 
 CACHE=${GOCKER_TEST_CACHE:-/var/cache/gocker-test}
+# Test users; GOCKER_TEST_USER lets several checkouts test side by side
+# without seeing each other's processes.
+TEST_USER=${GOCKER_TEST_USER:-gockertest}
+NOSUB_USER=${GOCKER_TEST_NOSUB_USER:-gockernosub}
 PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2"
 
 log() { echo "test-setup: $*" >&2; }
@@ -30,25 +34,25 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
 fi
 
-# gockertest: subordinate ids in a range no other user holds.
-if ! id gockertest >/dev/null 2>&1; then
-	log "creating user gockertest"
-	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 gockertest
+# The test user gets subordinate ids in a range no other user holds.
+if ! id "$TEST_USER" >/dev/null 2>&1; then
+	log "creating user $TEST_USER"
+	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$TEST_USER"
 fi
 for f in /etc/subuid /etc/subgid; do
 	touch "$f"
-	if ! grep -q '^gockertest:' "$f"; then
+	if ! grep -q "^$TEST_USER:" "$f"; then
 		start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
-		echo "gockertest:$start:65536" >> "$f"
-		log "added gockertest:$start:65536 to $f"
+		echo "$TEST_USER:$start:65536" >> "$f"
+		log "added $TEST_USER:$start:65536 to $f"
 	fi
 done
-# gockernosub: a user without subordinate ids, for the error message test.
-if ! id gockernosub >/dev/null 2>&1; then
-	log "creating user gockernosub"
-	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 gockernosub
+# A user without subordinate ids, for the error message test.
+if ! id "$NOSUB_USER" >/dev/null 2>&1; then
+	log "creating user $NOSUB_USER"
+	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$NOSUB_USER"
 fi
-sed -i '/^gockernosub:/d' /etc/subuid /etc/subgid
+sed -i "/^$NOSUB_USER:/d" /etc/subuid /etc/subgid
 
 # The Debian image: debootstrap needs a mirror; use the one apt uses.
 mkdir -p "$CACHE"

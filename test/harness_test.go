@@ -18,11 +18,20 @@ import (
 	"time"
 )
 
-// Prerequisites prepared by scripts/test-setup.sh.
-const (
-	testUser    = "gockertest"
-	noSubIDUser = "gockernosub"
+// Users prepared by scripts/test-setup.sh; GOCKER_TEST_USER and
+// GOCKER_TEST_NOSUB_USER name others, so that several checkouts can run
+// their tests side by side.
+var (
+	testUser    = envOr("GOCKER_TEST_USER", "gockertest")
+	noSubIDUser = envOr("GOCKER_TEST_NOSUB_USER", "gockernosub")
 )
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
 
 // alpineTarball is the Alpine 3.20.3 minirootfs tarball named by
 // $GOCKER_TEST_ALPINE; tests that need it skip without it.
