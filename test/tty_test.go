@@ -14,8 +14,6 @@ import (
 	"github.com/creack/pty"
 )
 
-
-
 func TestRunTerminal(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
