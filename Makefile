@@ -30,8 +30,10 @@ test-setup:
 test-unit:
 	$(GO) test -count=1 ./...
 
+# -v shows every test, so that a skipped one (a missing prerequisite) is
+# visible in the CI log rather than hidden in an "ok".
 test-e2e:
-	$(GO) test -count=1 -timeout 30m -tags integration ./test/
+	$(GO) test -count=1 -timeout 30m -tags integration -v ./test/
 
 test: test-setup lint test-unit test-e2e
 
