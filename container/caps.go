@@ -16,8 +16,8 @@ var DefaultCapabilities = []string{
 	"CAP_SETUID", "CAP_SYS_CHROOT",
 }
 
-// knownCapabilities returns every capability name this build knows, with
-// the CAP_ prefix.
+// knownCapabilities returns the names of the capabilities that
+// moby/sys/capability lists, with the CAP_ prefix.
 func knownCapabilities() map[string]bool {
 	known := map[string]bool{}
 	for _, c := range capability.ListKnown() {

@@ -65,7 +65,7 @@ func (s *Store) Create(c *Container) (retErr error) {
 		return err
 	}
 	// The .tmp- directory exists before the name's symlink, so that a
-	// concurrent Create sees the name as taken, not as stale.
+	// concurrent Create finds the name taken, not stale.
 	if err := s.reserveName(c); err != nil {
 		return err
 	}
@@ -278,9 +278,9 @@ func (s *Store) TryLock(c *Container) (*lockfile.Lock, error) {
 	return lockfile.TryExclusive(filepath.Join(s.Dir(c.ID), "monitor.lock"))
 }
 
-// reconcile corrects a state that says running when the monitor is gone:
-// the monitor died (SIGKILL, reboot) without recording the exit, and its
-// container died with it through PR_SET_PDEATHSIG.
+// reconcile corrects a running state whose monitor is gone. The monitor
+// died (SIGKILL, reboot) without recording the exit, and its container
+// died with it through PR_SET_PDEATHSIG.
 func (s *Store) reconcile(c *Container) {
 	if c.State.Status != StatusRunning || lockfile.Held(filepath.Join(s.Dir(c.ID), "monitor.lock")) {
 		return

@@ -30,8 +30,8 @@ type RemoveResult struct {
 	Deleted  []string
 }
 
-// Remove untags or deletes the image ref, as docker rmi does: a tag of an
-// image with other tags is only untagged; otherwise the image is deleted
+// Remove untags or deletes the image ref, as docker rmi does. A tag of an
+// image with other tags is only untagged. Otherwise the image is deleted
 // with the layers that nothing else uses.
 func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (RemoveResult, error) {
 	var res RemoveResult

@@ -5,7 +5,7 @@
 # As root it installs what is missing (uidmap, busybox-static), creates the
 # user gockerdemo with subordinate ids, and runs the demo as that user. As
 # any other user it runs the demo as that user, who needs entries in
-# /etc/subuid and /etc/subgid ("gocker doctor" says what is missing).
+# /etc/subuid and /etc/subgid ("gocker doctor" prints what is missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 gocker=${GOCKER:-$here/../bin/gocker}

@@ -28,7 +28,7 @@ var importCommand = &cli.Command{
 
 var initCommand = &cli.Command{
 	Name:      "init",
-	Usage:     "create an image from a directory that holds a root filesystem",
+	Usage:     "create an image from a directory that contains a root filesystem",
 	ArgsUsage: "DIR NAME[:TAG]",
 	Flags:     imageChangeFlags(),
 	Action:    initAction,

@@ -15,7 +15,7 @@ var rmCommand = &cli.Command{
 }
 
 // rmAction removes each named container and prints its name, as docker rm
-// does; it goes on after a failure and reports every failure at the end.
+// does. It goes on after a failure and reports every failure at the end.
 func rmAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return &exitError{code: 125, err: errors.New("\"gocker rm\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
