@@ -9,10 +9,13 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED := 0
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help build demo test test-unit test-e2e test-setup bench lint clean
+PREFIX   ?= /usr/local
+
+.PHONY: help build install demo test test-unit test-e2e test-setup bench lint clean
 
 help:
 	@echo "make build      build $(BIN)"
+	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker (as root)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start latency side by side with podman, runc and the unshare floor (as root)"
@@ -20,6 +23,9 @@ help:
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gocker
 
 demo: build
 	./scripts/demo.sh

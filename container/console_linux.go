@@ -14,7 +14,7 @@ import (
 // terminal side, which becomes the process's stdio. A pty from the
 // container's devpts shows up in the container as /dev/pts/N, as tty(1)
 // and ssh-style tools expect.
-func openConsole(root string) (*os.File, error) {
+func openConsole(root string, rows, cols uint16) (*os.File, error) {
 	ptmx := filepath.Join(root, "dev/pts/ptmx")
 	master, err := os.OpenFile(ptmx, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
@@ -32,6 +32,14 @@ func openConsole(root string) (*os.File, error) {
 	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open pty terminal: %w", err)
+	}
+	// The size is set before the process starts, so that programs which
+	// read it once (vi, less, top) see the user's terminal.
+	if rows > 0 && cols > 0 {
+		ws := &unix.Winsize{Row: rows, Col: cols}
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			return nil, os.NewSyscallError("set pty size", err)
+		}
 	}
 	sendMessage(os.NewFile(syncFD, "sync"), syncMessage{Type: msgPTY}, int(master.Fd()))
 	return slave, nil

@@ -66,9 +66,11 @@ func runInit() (retErr error) {
 	if err != nil {
 		return err
 	}
+	debugf(spec, "mounted the root filesystem and pivoted into %s", spec.MergedDir)
 	if err := finishProcess(spec, console); err != nil {
 		return err
 	}
+	debugf(spec, "switched to user %q with capabilities %v, executing %q", spec.User, spec.Capabilities, spec.Args)
 	return execProcess(spec)
 }
 
@@ -89,6 +91,13 @@ func readSpec() (*Spec, error) {
 		return nil, fmt.Errorf("container init runs as uid %d, not 0: the user namespace has no id maps", os.Getuid())
 	}
 	return &spec, nil
+}
+
+// debugf sends a debug log line to the parent when it logs at debug level.
+func debugf(spec *Spec, format string, args ...any) {
+	if spec.Debug {
+		sendMessage(os.NewFile(syncFD, "sync"), syncMessage{Type: msgLog, Level: "DEBUG", Message: fmt.Sprintf(format, args...)})
+	}
 }
 
 func sendMessage(sock *os.File, msg syncMessage, fds ...int) {

@@ -113,6 +113,7 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	stopForwarding := forwardSignals(signals, p)
 	code, waitErr := p.Wait()
 	stopForwarding()
+	opts.Logger.Debug("container exited", "container", c.ID, "status", code)
 	if tty != nil {
 		tty.close()
 	}
@@ -147,6 +148,11 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	spec, err := s.spec(c, opts.LayersDir, etcMounts)
 	if err != nil {
 		return nil, err
+	}
+	if c.Config.Tty && opts.IO.Stdin != nil {
+		if ws, err := unix.IoctlGetWinsize(int(opts.IO.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+			spec.ConsoleRows, spec.ConsoleCols = ws.Row, ws.Col
+		}
 	}
 	p, err := launch.Start(ctx, spec)
 	if err != nil {

@@ -55,14 +55,14 @@ func finishProcess(spec *Spec, console *os.File) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_PDEATHSIG)", err)
 	}
-	return nil
+	return resetIgnoredSignals()
 }
 
+// lookupUser resolves USER[:GROUP] in the image. An empty spec is uid 0
+// looked up by id, so root gets its supplementary groups from /etc/group
+// as in Docker.
 func lookupUser(spec string) (*user.ExecUser, error) {
 	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
-	if spec == "" {
-		spec = "0:0"
-	}
 	u, err := user.GetExecUserPath(spec, defaults, "/etc/passwd", "/etc/group")
 	if err != nil {
 		return nil, fmt.Errorf("resolve user %q in the image: %w", spec, err)
@@ -82,12 +82,32 @@ func switchUser(u *user.ExecUser) error {
 		return os.NewSyscallError("setgroups", err)
 	}
 	if err := unix.Setresgid(u.Gid, u.Gid, u.Gid); err != nil {
-		return fmt.Errorf("set gid %d: %w", u.Gid, err)
+		return idError("gid", u.Gid, "/proc/self/gid_map", err)
 	}
 	if err := unix.Setresuid(u.Uid, u.Uid, u.Uid); err != nil {
-		return fmt.Errorf("set uid %d: %w", u.Uid, err)
+		return idError("uid", u.Uid, "/proc/self/uid_map", err)
 	}
 	return nil
+}
+
+// idError explains EINVAL from setresuid or setresgid: the id is not
+// mapped in the container's user namespace.
+func idError(kind string, id int, mapFile string, err error) error {
+	if !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("set %s %d: %w", kind, id, err)
+	}
+	limit := "the mapped ids"
+	if data, rerr := os.ReadFile(mapFile); rerr == nil {
+		var total int64
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var inside, outside, size int64
+			if _, serr := fmt.Sscan(line, &inside, &outside, &size); serr == nil {
+				total += size
+			}
+		}
+		limit = fmt.Sprintf("ids 0-%d", total-1)
+	}
+	return fmt.Errorf("%s %d is not mapped in the container's user namespace: use one of %s, or give your user more subordinate ids", kind, id, limit)
 }
 
 // parseCapabilities turns names such as CAP_CHOWN into capabilities.

@@ -46,7 +46,7 @@ func setupRootfs(spec *Spec) (*os.File, error) {
 	var console *os.File
 	if spec.Terminal {
 		var err error
-		if console, err = openConsole(root); err != nil {
+		if console, err = openConsole(root, spec.ConsoleRows, spec.ConsoleCols); err != nil {
 			return nil, err
 		}
 	}

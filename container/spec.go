@@ -22,12 +22,18 @@ type Spec struct {
 	User     string   `json:"user,omitempty"` // USER[:GROUP], names resolved in the image
 	Hostname string   `json:"hostname"`
 	Terminal bool     `json:"terminal,omitempty"`
+	// ConsoleRows and ConsoleCols are the pty's size before the process
+	// starts: the size of the user's terminal, or 0 to leave it unset.
+	ConsoleRows uint16 `json:"console_rows,omitempty"`
+	ConsoleCols uint16 `json:"console_cols,omitempty"`
 
 	ReadOnly     bool     `json:"read_only,omitempty"`
 	Capabilities []string `json:"capabilities"` // names such as CAP_CHOWN
 	NewNetNS     bool     `json:"new_netns"`
 	Mounts       []Mount  `json:"mounts,omitempty"`
 	EtcFiles     []Mount  `json:"etc_files,omitempty"` // generated /etc/hosts, /etc/hostname, /etc/resolv.conf
+	// Debug makes the init send its steps as debug log lines.
+	Debug bool `json:"debug,omitempty"`
 }
 
 // Mount is a bind mount from the host into the container.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gocker/gocker/reexec"
 	"github.com/gocker/gocker/userns"
@@ -83,12 +84,18 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		specW.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
+	pid := l.cmd.Process.Pid
+	opts.Logger.Debug("started container init", "pid", pid, "rootless", opts.Rootless, "netns", opts.NewNetNS)
 	if !opts.Rootless {
 		l.maps <- nil
 		return l, nil
 	}
-	pid := l.cmd.Process.Pid
-	go func() { l.maps <- userns.WriteMaps(ctx, pid, opts.Mapping) }()
+	go func() {
+		start := time.Now()
+		err := userns.WriteMaps(ctx, pid, opts.Mapping)
+		opts.Logger.Debug("wrote id maps with newuidmap and newgidmap", "pid", pid, "uids", opts.Mapping.UIDs, "gids", opts.Mapping.GIDs, "duration", time.Since(start), "error", err)
+		l.maps <- err
+	}()
 	return l, nil
 }
 
@@ -128,13 +135,16 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	if err != nil {
 		return nil, err
 	}
+	spec.Debug = l.logger.Enabled(ctx, slog.LevelDebug)
 	if err := json.NewEncoder(l.specW).Encode(spec); err != nil {
 		return nil, fmt.Errorf("send spec to container init: %w", err)
 	}
 	l.specW.Close()
+	l.logger.Debug("sent spec to container init", "pid", p.Pid, "container", spec.ID)
 	if err := p.readSync(ctx, l.parentSock, l.logger); err != nil {
 		return nil, err
 	}
+	l.logger.Debug("container process runs", "pid", p.Pid, "args", spec.Args)
 	return p, nil
 }
 

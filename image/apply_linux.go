@@ -183,7 +183,7 @@ func (a *applier) applyEntries(ctx context.Context, tr *tar.Reader) error {
 		// "../x" but still returns the header. applyEntry checks every
 		// name itself, more strictly.
 		if err != nil && !(errors.Is(err, tar.ErrInsecurePath) && hdr != nil) {
-			return fmt.Errorf("read layer tar: %w", err)
+			return fmt.Errorf("read layer tar: %w (is the input a tar archive, plain or compressed with gzip, zstd, xz or bzip2?)", err)
 		}
 		if err := a.applyEntry(tr, hdr); err != nil {
 			return fmt.Errorf("layer entry %s: %w", displayName(hdr.Name), err)

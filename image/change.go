@@ -39,6 +39,9 @@ func applyChange(cfg *v1.Config, instruction, args string) error {
 	case "LABEL":
 		return applyLabel(cfg, args)
 	case "STOPSIGNAL":
+		if !validSignal(args) {
+			return fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGQUIT, or a number from 1 to 64", args)
+		}
 		cfg.StopSignal = args
 	case "USER":
 		cfg.User = args

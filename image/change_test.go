@@ -20,6 +20,8 @@ func TestApplyChanges(t *testing.T) {
 		{"env legacy form", []string{"ENV GREETING hello world"}, v1.Config{Env: []string{"GREETING=hello world"}}},
 		{"workdir relative", []string{"WORKDIR /srv", "WORKDIR app"}, v1.Config{WorkingDir: "/srv/app"}},
 		{"user", []string{"USER nobody:nogroup"}, v1.Config{User: "nobody:nogroup"}},
+		{"stop signal", []string{"STOPSIGNAL SIGQUIT"}, v1.Config{StopSignal: "SIGQUIT"}},
+		{"stop signal number", []string{"STOPSIGNAL 9"}, v1.Config{StopSignal: "9"}},
 		{"expose", []string{"EXPOSE 80 53/udp"}, v1.Config{ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}}}},
 		{"label", []string{`LABEL a=b c="d"`}, v1.Config{Labels: map[string]string{"a": "b", "c": "d"}}},
 	}
@@ -37,7 +39,7 @@ func TestApplyChanges(t *testing.T) {
 }
 
 func TestApplyChangesRejects(t *testing.T) {
-	for _, change := range []string{"RUN make", "CMD", "ENV =x", "LABEL nokey"} {
+	for _, change := range []string{"RUN make", "CMD", "ENV =x", "LABEL nokey", "STOPSIGNAL SIGFOO", "STOPSIGNAL 99"} {
 		t.Run(change, func(t *testing.T) {
 			var cfg v1.Config
 			if err := ApplyChanges(&cfg, []string{change}); err == nil {

@@ -62,7 +62,7 @@ func (o ownerMap) translate(path string, hdr *tar.Header) error {
 	uid, ok1 := userns.ToContainer(o.uids, int64(hdr.Uid))
 	gid, ok2 := userns.ToContainer(o.gids, int64(hdr.Gid))
 	if !ok1 || !ok2 {
-		return fmt.Errorf("%s is owned by %d:%d, which is neither you nor one of your subordinate ids: change its owner", path, hdr.Uid, hdr.Gid)
+		return fmt.Errorf("%s is owned by %d:%d on the host, which is neither you nor one of your subordinate ids, so a rootless image cannot keep that owner: init a copy that you own (cp -r as your user), or run gocker init as root", path, hdr.Uid, hdr.Gid)
 	}
 	hdr.Uid, hdr.Gid = int(uid), int(gid)
 	return nil

@@ -27,6 +27,9 @@ func ParseReference(s string) (Reference, error) {
 	}
 	ref, err := name.ParseReference(s, name.WithDefaultRegistry(dockerHub))
 	if err != nil {
+		if repo := repositoryPart(s); repo != strings.ToLower(repo) {
+			return Reference{}, fmt.Errorf("invalid image reference %q: repository names must be lowercase", s)
+		}
 		return Reference{}, fmt.Errorf("invalid image reference %q: %w", s, err)
 	}
 	for _, component := range strings.Split(ref.Context().RepositoryStr(), "/") {
@@ -35,6 +38,17 @@ func ParseReference(s string) (Reference, error) {
 		}
 	}
 	return Reference{ref: ref}, nil
+}
+
+// repositoryPart returns s without its tag or digest.
+func repositoryPart(s string) string {
+	if i := strings.Index(s, "@"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, ":"); i >= 0 && !strings.Contains(s[i:], "/") {
+		s = s[:i]
+	}
+	return s
 }
 
 // pathComponent is the distribution reference grammar for one component

@@ -1,6 +1,9 @@
 package image
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseReference(t *testing.T) {
 	tests := []struct {
@@ -52,6 +55,13 @@ func TestParseReferenceInvalid(t *testing.T) {
 				t.Errorf("ParseReference(%q) succeeded, want an error", input)
 			}
 		})
+	}
+}
+
+func TestParseReferenceUppercase(t *testing.T) {
+	_, err := ParseReference("Alpine:3")
+	if err == nil || !strings.Contains(err.Error(), "lowercase") {
+		t.Errorf("error = %v, want one saying names must be lowercase", err)
 	}
 }
 

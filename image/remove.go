@@ -18,6 +18,10 @@ type RemoveOptions struct {
 	Force bool
 	// UsedBy returns the names of the containers created from an image id.
 	UsedBy func(imageID string) []string
+	// RunningUsers returns the names of the running containers created
+	// from an image id; Force does not remove an image they use, as in
+	// Docker.
+	RunningUsers func(imageID string) []string
 	// UsedLayers returns the layers that containers mount; they are kept
 	// even when no image refers to them any more. It is called with the
 	// layer lock held, so no container can be created meanwhile.
@@ -79,6 +83,12 @@ func matchingTag(img *Image, ref string) string {
 }
 
 func checkRemovable(img *Image, tag string, opts RemoveOptions) error {
+	if opts.RunningUsers != nil {
+		if users := opts.RunningUsers(img.ID); len(users) > 0 {
+			return fmt.Errorf("%w: image %s is used by running container %s: stop and remove the container first",
+				ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
+		}
+	}
 	if opts.Force {
 		return nil
 	}

@@ -50,9 +50,13 @@ mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
 
 set -x
 sh "$mkbusybox" "$work/rootfs"
+# A previous demo's image is removed first, so that re-running the demo
+# leaves no untagged image behind.
+"$gocker" rmi busybox >/dev/null 2>&1 || true
 "$gocker" init --change 'CMD ["sh"]' "$work/rootfs" busybox
 "$gocker" images
-"$gocker" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname) as $(id -un) (uid $(id -u)), $(cat /etc/motd)"'
+echo "on the host: $(id -un) (uid $(id -u)), subordinate ids $(grep "^$(id -un):" /etc/subuid)"
+"$gocker" run --rm --hostname demo busybox sh -c 'echo "in the container: $(id -un) (uid $(id -u)) on $(hostname), $(cat /etc/motd)"; cat /proc/self/uid_map'
 "$gocker" run --name demo-ps busybox true
 "$gocker" ps -a
 "$gocker" rm demo-ps

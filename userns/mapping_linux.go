@@ -45,51 +45,68 @@ func (id Identity) String() string {
 
 // LoadMapping builds the mapping of the calling user from /etc/subuid and
 // /etc/subgid: container id 0 is the caller and 1..N are its subordinate
-// ranges. Errors name the file, the user and the command that fixes them.
+// ranges. An error names the files, the user and one command that fixes
+// both files.
 func LoadMapping() (Mapping, error) {
 	id := CurrentIdentity()
-	uids, err := loadMaps(SubUIDFile, id, id.UID)
+	uidEntries, err := readEntries(SubUIDFile)
 	if err != nil {
 		return Mapping{}, err
 	}
-	gids, err := loadMaps(SubGIDFile, id, id.GID)
+	gidEntries, err := readEntries(SubGIDFile)
 	if err != nil {
 		return Mapping{}, err
 	}
-	return Mapping{UIDs: uids, GIDs: gids}, nil
+	uids, uidErr := buildMaps(SubUIDFile, uidEntries, id, id.UID)
+	gids, gidErr := buildMaps(SubGIDFile, gidEntries, id, id.GID)
+	if uidErr == nil && gidErr == nil {
+		return Mapping{UIDs: uids, GIDs: gids}, nil
+	}
+	return Mapping{}, mappingError(id, uidErr, gidErr, append(uidEntries, gidEntries...))
 }
 
-func loadMaps(file string, id Identity, hostID int) ([]IDMap, error) {
+func readEntries(file string) ([]SubIDEntry, error) {
 	entries, err := readSubIDFile(file)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	return entries, nil
+}
+
+// buildMaps returns the maps for one file, or the problem with its ranges.
+func buildMaps(file string, entries []SubIDEntry, id Identity, hostID int) ([]IDMap, error) {
 	ranges := RangesFor(entries, id.Name, id.UID)
 	if len(ranges) == 0 {
-		return nil, fmt.Errorf("%w for %s in %s: %s", ErrNoSubIDs, id, file, fixHint(file, entries, id))
+		return nil, fmt.Errorf("%w for %s in %s", ErrNoSubIDs, id, file)
 	}
 	maps, err := BuildMaps(hostID, ranges)
 	if err != nil {
 		return nil, fmt.Errorf("%s for %s: %w", file, id, err)
 	}
 	if n := Size(maps) - 1; n < MinSubIDs-1 {
-		return nil, fmt.Errorf("%w: %s gives %s %d ids, gocker needs at least %d: %s",
-			ErrRangeTooSmall, file, id, n, MinSubIDs-1, fixHint(file, entries, id))
+		return nil, fmt.Errorf("%w: %s gives %s %d subordinate ids, and containers need at least %d (ids 1-%d)",
+			ErrRangeTooSmall, file, id, n, MinSubIDs-1, MinSubIDs-1)
 	}
 	return maps, nil
 }
 
-func fixHint(file string, entries []SubIDEntry, id Identity) string {
+// mappingError joins the problems of both files and adds the command that
+// gives the user a free range in both.
+func mappingError(id Identity, uidErr, gidErr error, entries []SubIDEntry) error {
 	r := SuggestFreeRange(entries, MinSubIDs)
-	opt := "--add-subuids"
-	if file == SubGIDFile {
-		opt = "--add-subgids"
+	var fix string
+	if id.Name == "" {
+		fix = fmt.Sprintf("as root, add the line \"%d:%d:%d\" to %s and %s", id.UID, r.Start, r.Count, SubUIDFile, SubGIDFile)
+	} else {
+		fix = fmt.Sprintf("run \"sudo usermod --add-subuids %d-%d --add-subgids %d-%d %s\"", r.Start, r.End()-1, r.Start, r.End()-1, id.Name)
 	}
-	who := id.Name
-	if who == "" {
-		return fmt.Sprintf("as root, add the line \"%d:%d:%d\" to %s", id.UID, r.Start, r.Count, file)
+	switch {
+	case uidErr != nil && gidErr != nil:
+		return fmt.Errorf("%w, and %w: %s", uidErr, gidErr, fix)
+	case uidErr != nil:
+		return fmt.Errorf("%w: %s", uidErr, fix)
 	}
-	return fmt.Sprintf("run \"sudo usermod %s %d-%d %s\"", opt, r.Start, r.End()-1, who)
+	return fmt.Errorf("%w: %s", gidErr, fix)
 }
 
 // WriteMaps writes the uid and gid maps of process pid with newuidmap and

@@ -41,7 +41,7 @@ func setupLogging(c *cli.Context) error {
 		return &exitError{code: 125, err: fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", name)}
 	}
 	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	slog.SetDefault(slog.New(handler).With("role", "cli"))
+	slog.SetDefault(slog.New(handler))
 	return nil
 }
 

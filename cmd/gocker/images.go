@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/gocker/gocker/image"
@@ -9,9 +11,11 @@ import (
 )
 
 var imagesCommand = &cli.Command{
-	Name:  "images",
-	Usage: "list images",
+	Name:      "images",
+	Usage:     "list images",
+	ArgsUsage: "[REPOSITORY[:TAG]]",
 	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list all images (gocker keeps no intermediate images, so this is the default)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print image ids only"},
 		&cli.BoolFlag{Name: "no-trunc", Usage: "print full image ids"},
 	},
@@ -28,6 +32,10 @@ func imagesAction(c *cli.Context) error {
 		return err
 	}
 	quiet, noTrunc := c.Bool("quiet"), c.Bool("no-trunc")
+	filter, err := imageFilter(c)
+	if err != nil {
+		return err
+	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
 	if !quiet {
 		fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
@@ -41,17 +49,39 @@ func imagesAction(c *cli.Context) error {
 		if quiet {
 			// Like docker images -q, an image with several tags is
 			// listed once.
-			if !seen[img.ID] {
+			if !seen[img.ID] && slices.ContainsFunc(imageRows(img), filter) {
 				fmt.Fprintln(w, id)
 			}
 			seen[img.ID] = true
 			continue
 		}
 		for _, row := range imageRows(img) {
+			if !filter(row) {
+				continue
+			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", row[0], row[1], id, ago(img.Created), humanSize(img.Size))
 		}
 	}
 	return w.Flush()
+}
+
+// imageFilter returns the test for the optional REPOSITORY[:TAG]
+// argument, matched against the familiar names that images prints.
+func imageFilter(c *cli.Context) (func([2]string) bool, error) {
+	switch c.NArg() {
+	case 0:
+		return func([2]string) bool { return true }, nil
+	case 1:
+	default:
+		return nil, &exitError{code: 125, err: fmt.Errorf("\"gocker images\" accepts at most 1 argument: [REPOSITORY[:TAG]]")}
+	}
+	repo, tag, hasTag := strings.Cut(c.Args().First(), ":")
+	if ref, err := image.ParseReference(c.Args().First()); err == nil {
+		repo = image.FamiliarRepository(ref.Repository())
+	}
+	return func(row [2]string) bool {
+		return row[0] == repo && (!hasTag || row[1] == tag)
+	}, nil
 }
 
 // imageRows returns a REPOSITORY and TAG pair per tag, or <none> for an

@@ -36,7 +36,7 @@ var initCommand = &cli.Command{
 
 func importArgs(c *cli.Context, what string) (string, image.Reference, error) {
 	if c.NArg() != 2 {
-		return "", image.Reference{}, &exitError{code: 125, err: fmt.Errorf("\"gocker %s\" requires exactly 2 arguments: %s", c.Command.Name, what)}
+		return "", image.Reference{}, &exitError{code: 125, err: fmt.Errorf("\"gocker %s\" requires exactly 2 arguments: %s (flags go before the arguments)", c.Command.Name, what)}
 	}
 	ref, err := image.ParseReference(c.Args().Get(1))
 	if err != nil {

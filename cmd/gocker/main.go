@@ -4,8 +4,10 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gocker/gocker/reexec"
 	"github.com/urfave/cli/v2"
@@ -32,17 +34,17 @@ func run(args []string) int {
 func newApp() *cli.App {
 	// Docker's run uses -h for --hostname, so help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
-	return &cli.App{
+	app := &cli.App{
 		Name:                      "gocker",
 		Usage:                     "run containers without a daemon, as an unprivileged user or as root",
 		Version:                   version,
 		EnableBashCompletion:      true,
 		UseShortOptionHandling:    true,
 		DisableSliceFlagSeparator: true,
-		HideHelpCommand:           true,
 		Flags:                     globalFlags(),
 		Before:                    setupLogging,
 		OnUsageError:              usageError,
+		CommandNotFound:           commandNotFound,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			runCommand,
@@ -56,6 +58,11 @@ func newApp() *cli.App {
 			versionCommand,
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+		cmd.HideHelpCommand = true
+	}
+	return app
 }
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -108,6 +115,31 @@ func reportError(err error) int {
 	return 125
 }
 
+// usageError reports a flag error as Docker does ("unknown flag: --x"),
+// without printing the whole help, and shows the help for -h, which
+// gocker does not define outside run.
 func usageError(c *cli.Context, err error, isSubcommand bool) error {
-	return &exitError{code: 125, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.Command.HelpName)}
+	if errors.Is(err, flag.ErrHelp) {
+		if isSubcommand && c.Command != nil {
+			return cli.ShowCommandHelp(c, c.Command.Name)
+		}
+		return cli.ShowAppHelp(c)
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		msg = "unknown flag: --" + strings.TrimPrefix(name, "-")
+		if len(name) == 1 {
+			msg = "unknown shorthand flag: -" + name
+		}
+	}
+	helpName := "gocker"
+	if c.Command != nil && c.Command.HelpName != "" {
+		helpName = c.Command.HelpName
+	}
+	return &exitError{code: 125, err: fmt.Errorf("%s\nSee '%s --help'.", msg, helpName)}
+}
+
+func commandNotFound(c *cli.Context, name string) {
+	fmt.Fprintf(c.App.ErrWriter, "gocker: unknown command %q\nSee 'gocker --help'.\n", name)
+	os.Exit(125)
 }

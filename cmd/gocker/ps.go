@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -11,9 +12,8 @@ import (
 )
 
 var psCommand = &cli.Command{
-	Name:    "ps",
-	Aliases: []string{"container ls"},
-	Usage:   "list containers (running ones unless --all)",
+	Name:  "ps",
+	Usage: "list containers (running ones unless --all)",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list stopped and created containers too"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print container ids only"},
@@ -35,6 +35,7 @@ func psAction(c *cli.Context) error {
 		return err
 	}
 	all, quiet, noTrunc := c.Bool("all"), c.Bool("quiet"), c.Bool("no-trunc")
+	images, _ := st.images.List()
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
 	if !quiet {
 		fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
@@ -53,10 +54,25 @@ func psAction(c *cli.Context) error {
 			fmt.Fprintln(w, id)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, displayImage(ctr.Image), command,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, containerImage(ctr, images), command,
 			ago(ctr.Created), containerStatus(ctr.State), "", ctr.Name)
 	}
 	return w.Flush()
+}
+
+// containerImage names a container's image as docker ps does: by the
+// reference it was created from while that still names the same image,
+// otherwise by the image's short id.
+func containerImage(ctr *container.Container, images []*image.Image) string {
+	ref, err := image.ParseReference(ctr.Image)
+	if err == nil {
+		for _, img := range images {
+			if img.ID == ctr.ImageID && slices.Contains(img.RepoTags, ref.String()) {
+				return displayImage(ctr.Image)
+			}
+		}
+	}
+	return image.ShortID(ctr.ImageID)
 }
 
 // displayImage prints an image reference in Docker's familiar form.
@@ -81,6 +97,10 @@ func containerStatus(s container.State) string {
 	case container.StatusRunning:
 		return "Up " + humanDuration(time.Since(s.StartedAt))
 	case container.StatusExited:
+		if s.FinishedAt.IsZero() {
+			// The monitor died before it recorded the exit.
+			return fmt.Sprintf("Exited (%d)", s.ExitCode)
+		}
 		return fmt.Sprintf("Exited (%d) %s", s.ExitCode, ago(s.FinishedAt))
 	}
 	return "Created"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gocker/gocker/container"
 	"github.com/gocker/gocker/image"
 	"github.com/urfave/cli/v2"
 )
@@ -27,9 +28,10 @@ func rmiAction(c *cli.Context) error {
 		return err
 	}
 	opts := image.RemoveOptions{
-		Force:      c.Bool("force"),
-		UsedBy:     func(id string) []string { return containersUsing(st, id) },
-		UsedLayers: func() (map[string]bool, error) { return layersInUse(st) },
+		Force:        c.Bool("force"),
+		UsedBy:       func(id string) []string { return containersUsing(st, id, false) },
+		RunningUsers: func(id string) []string { return containersUsing(st, id, true) },
+		UsedLayers:   func() (map[string]bool, error) { return layersInUse(st) },
 	}
 	var errs []error
 	for _, ref := range c.Args().Slice() {
@@ -50,10 +52,15 @@ func rmiAction(c *cli.Context) error {
 	return nil
 }
 
-func containersUsing(st *stores, imageID string) []string {
+// containersUsing returns the names of the containers created from the
+// image, or only of the running ones.
+func containersUsing(st *stores, imageID string, running bool) []string {
 	list, _ := st.containers.List()
 	var names []string
 	for _, ctr := range list {
+		if running && ctr.State.Status != container.StatusRunning {
+			continue
+		}
 		if ctr.ImageID == imageID {
 			names = append(names, ctr.Name)
 		}

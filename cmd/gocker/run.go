@@ -174,8 +174,17 @@ func parseVolume(spec string) (container.Mount, error) {
 			return bad(fmt.Sprintf("unknown option %q: use ro or rw", parts[2]))
 		}
 	}
+	// As in Docker, a host path starting with "." is relative to the
+	// current directory; other names would be named volumes.
+	if strings.HasPrefix(m.Source, ".") {
+		abs, err := filepath.Abs(m.Source)
+		if err != nil {
+			return bad(err.Error())
+		}
+		m.Source = abs
+	}
 	if !filepath.IsAbs(m.Source) {
-		return bad("the host path must be absolute (named volumes are not supported)")
+		return bad("the host path must be absolute or start with ./ (named volumes are not supported)")
 	}
 	if !filepath.IsAbs(m.Destination) {
 		return bad("the container path must be absolute")
@@ -264,5 +273,6 @@ func createContainer(ctx context.Context, st *stores, opts container.CreateOptio
 	if err := st.containers.Create(ctr); err != nil {
 		return nil, err
 	}
+	slog.Debug("created container", "container", ctr.ID, "name", ctr.Name, "image", img.ID)
 	return ctr, nil
 }
