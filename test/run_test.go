@@ -437,3 +437,36 @@ func TestRunMissingImage(t *testing.T) {
 		t.Errorf("a failed run left %d containers", n)
 	}
 }
+
+func TestRunResetsIgnoredSignals(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	// A shell running gocker in the background ignores SIGINT and SIGQUIT;
+	// the container's process must start with default dispositions.
+	script := `trap "" INT QUIT HUP; exec "$0" "$@"`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := g.command(ctx, "run", "--rm", "busybox", "grep", "SigIgn", "/proc/self/status")
+	cmd.Args = append([]string{"sh", "-c", script, env.binary}, cmd.Args[1:]...)
+	cmd.Path = "/bin/sh"
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gocker run: %v", err)
+	}
+	if strings.TrimSpace(string(out)) != "SigIgn:\t0000000000000000" {
+		t.Errorf("container's ignored signals = %q, want none", out)
+	}
+}
+
+func TestRunRootGroupsFromImage(t *testing.T) {
+	g := newRootless(t)
+	g.alpine(t)
+	// Alpine's /etc/group lists root in several groups; Docker gives them
+	// to root with and without -u.
+	want := "uid=0(root) gid=0(root) groups=0(root),1(bin),2(daemon),3(sys),4(adm),6(disk),10(wheel),11(floppy),20(dialout),26(tape),27(video)\n"
+	for _, args := range [][]string{{"alpine", "id"}, {"-u", "root", "alpine", "id"}} {
+		if got := g.ok(append([]string{"run", "--rm"}, args...)...); got != want {
+			t.Errorf("run %v = %q, want %q", args, got, want)
+		}
+	}
+}

@@ -19,7 +19,9 @@ func TestRunTerminal(t *testing.T) {
 	g.busybox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	script := `tty; stty size; trap 'stty size' WINCH; echo ready; while :; do if read -t 1 line; then echo "got $line"; exit 7; fi; done`
+	// stty size runs first, so the size must be set before the process
+	// starts.
+	script := `stty size; tty; trap 'stty size' WINCH; echo ready; while :; do if read -t 1 line; then echo "got $line"; exit 7; fi; done`
 	cmd := g.command(ctx, "run", "--rm", "-it", "busybox", "sh", "-c", script)
 	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
 	if err != nil {
