@@ -19,7 +19,7 @@ help:
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start latency side by side with podman, runc and the unshare floor (as root)"
-	@echo "make lint       gofmt and go vet"
+	@echo "make lint       gofmt, go vet and staticcheck"
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
@@ -46,10 +46,14 @@ test: test-setup lint test-unit test-e2e
 bench: build
 	./scripts/bench/start.sh
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags integration ./test/
 
 clean:
 	rm -rf bin

@@ -77,10 +77,12 @@ var versionCommand = &cli.Command{
 	},
 }
 
-// exitError carries the exit status gocker returns for an error.
+// exitError carries the exit status gocker returns for an error, and a
+// line printed after the message.
 type exitError struct {
 	code int
 	err  error
+	hint string
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -106,6 +108,9 @@ func reportError(err error) int {
 	fmt.Fprintf(os.Stderr, "gocker: %v\n", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
+		if ee.hint != "" {
+			fmt.Fprintln(os.Stderr, ee.hint)
+		}
 		return ee.code
 	}
 	var coder exitCoder
@@ -136,7 +141,7 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 	if c.Command != nil && c.Command.HelpName != "" {
 		helpName = c.Command.HelpName
 	}
-	return &exitError{code: 125, err: fmt.Errorf("%s\nSee '%s --help'.", msg, helpName)}
+	return &exitError{code: 125, err: errors.New(msg), hint: fmt.Sprintf("See '%s --help'.", helpName)}
 }
 
 func commandNotFound(c *cli.Context, name string) {
