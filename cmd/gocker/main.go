@@ -56,6 +56,7 @@ func newApp() *cli.App {
 			loginCommand,
 			logoutCommand,
 			rmiCommand,
+			commitCommand,
 			initCommand,
 			importCommand,
 			doctorCommand,
