@@ -57,6 +57,8 @@ func newApp() *cli.App {
 			logoutCommand,
 			rmiCommand,
 			commitCommand,
+			saveCommand,
+			loadCommand,
 			initCommand,
 			importCommand,
 			doctorCommand,
