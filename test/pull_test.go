@@ -3,10 +3,10 @@
 package test
 
 import (
-	"io/fs"
-	"errors"
 	"archive/tar"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"

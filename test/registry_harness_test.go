@@ -3,8 +3,6 @@
 package test
 
 import (
-	"io/fs"
-	"errors"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
