@@ -16,7 +16,7 @@ import (
 func TestCommitRunningContainer(t *testing.T) {
 	g := newRootless(t)
 	g.alpine(t)
-	e, _ := startContainer(t, g, "--name", "live", "alpine", "sh", "-c", "echo during > /root/live; mkfifo /root/fifo; ln /root/live /root/hard; sleep 60")
+	e, pid := startContainer(t, g, "--name", "live", "alpine", "sh", "-c", "echo during > /root/live; mkfifo /root/fifo; ln /root/live /root/hard; sleep 60")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(g.ok("commit", "live", "probe"), "sha256:") || !strings.Contains(g.try("run", "--rm", "probe", "cat", "/root/hard").stdout, "during") {
 		if time.Now().After(deadline) {
@@ -31,10 +31,12 @@ func TestCommitRunningContainer(t *testing.T) {
 			t.Errorf("run of the commit = %q, lacks %q", out, want)
 		}
 	}
-	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	e.exitCode(t)
+	if code := e.exitCode(t); code != 137 {
+		t.Errorf("exit status %d, want 137", code)
+	}
 	got := g.inspect(t, "snap:1")
 	if got.Comment != "live commit" {
 		t.Errorf("Comment = %q, want the commit message", got.Comment)
