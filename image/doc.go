@@ -1,8 +1,8 @@
 // Package image keeps images: references, the image index, content
-// addressed blobs, the hardened layer applier, and the ways images come
-// and go: pull and push with any OCI distribution registry, import and
-// init, commit of a container, save and load of docker-archive and OCI
-// image layout files.
+// addressed blobs and the hardened layer applier. It also moves images in
+// and out of the store: pull and push with any OCI distribution registry,
+// import and init, commit of a container, and save and load of
+// docker-archive and OCI image layout files.
 //
 // # Layout
 //

@@ -1,8 +1,8 @@
 #!/bin/bash
 # pull.sh: measure pull and unpack of a synthetic multi-layer image of about
-# 200 MB from a registry on 127.0.0.1: rootless gocker side by side with
-# rootless "podman pull" in one hyperfine run, plus the floor, "tar -xzf"
-# of the same layer tarballs into a directory on the same file system.
+# 200 MB from a registry on 127.0.0.1. Rootless gocker and rootless "podman
+# pull" run side by side in one hyperfine run. The floor is "tar -xzf" of
+# the same layer tarballs into a directory on the same file system.
 #
 # Run as root ("sudo make bench"). The script:
 # - installs hyperfine, podman, uidmap and jq when missing;
@@ -82,7 +82,7 @@ RESULTS=$BENCH_DIR/results
 WORK_SUBDIRS="bin synth registry gocker podman floor config data run"
 install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR"
 exec 9>"$BENCH_DIR/.lock"
-flock -n 9 || die "another run holds $BENCH_DIR/.lock"
+flock -n 9 || die "another benchmark run holds the lock $BENCH_DIR/.lock: wait for it to finish or set BENCH_DIR to another directory"
 
 as_bench() {
 	runuser -u "$BENCH_USER" -- env -i \
