@@ -36,7 +36,7 @@ func (s *Store) Init(ctx context.Context, dir string, ref Reference, opts Import
 		pw.CloseWithError(writeDirTar(ctx, pw, dir, owners))
 	}()
 	defer pr.Close()
-	return s.Import(ctx, pr, ref, opts)
+	return s.importLayer(ctx, layerSource{r: pr, compress: true}, ref, opts)
 }
 
 // ownerMap translates host ids to container ids.

@@ -58,9 +58,11 @@ func containerRanges(maps []userns.IDMap) []userns.IDMap {
 }
 
 // extractLayer extracts a layer stream into the layer store and returns the
-// stored layer. The caller holds the layer store's shared lock. When the
-// store has the layer already (same diff id), the new copy is discarded.
-func (s *Store) extractLayer(ctx context.Context, r io.Reader) (_ overlay.Layer, retErr error) {
+// stored layer. The caller holds the layer store's shared lock. check, when
+// not nil, runs after the extraction and before the layer is stored: an
+// error from it discards the layer. When the store has the layer already
+// (same diff id), the new copy is discarded.
+func (s *Store) extractLayer(ctx context.Context, r io.Reader, check func(ApplyResult) error) (_ overlay.Layer, retErr error) {
 	tmp, err := s.Layers.TempDir()
 	if err != nil {
 		return overlay.Layer{}, err
@@ -81,6 +83,11 @@ func (s *Store) extractLayer(ctx context.Context, r io.Reader) (_ overlay.Layer,
 	var res ApplyResult
 	if err := userns.RunHelper(ctx, applyHelper, arg, r, &res); err != nil {
 		return overlay.Layer{}, fmt.Errorf("extract layer: %w", err)
+	}
+	if check != nil {
+		if err := check(res); err != nil {
+			return overlay.Layer{}, err
+		}
 	}
 	layer := overlay.Layer{DiffID: res.DiffID, Size: res.Size, Created: time.Now().UTC()}
 	if err := s.Layers.Commit(ctx, tmp, layer); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -155,6 +157,35 @@ func (s *Store) removeUnusedLayers(ctx context.Context, usedByContainers func() 
 		}
 		removed = append(removed, l.DiffID)
 	}
-	errs = append(errs, s.Layers.RemoveLeftovers(ctx))
+	errs = append(errs, s.Layers.RemoveLeftovers(ctx), s.removeUnusedBlobs(idx))
 	return removed, errors.Join(errs...)
+}
+
+// removeUnusedBlobs deletes the blobs that no image's config or manifest
+// refers to, and the temporary files of killed writers. The caller holds
+// the exclusive layer lock, under which no blob is being written.
+func (s *Store) removeUnusedBlobs(idx *index) error {
+	used := map[string]bool{}
+	for _, img := range idx.Images {
+		used[img.ID], used[img.Manifest] = true, true
+		if m, _, err := s.Manifest(img); err == nil {
+			for _, l := range m.Layers {
+				used[l.Digest.String()] = true
+			}
+		}
+	}
+	entries, err := os.ReadDir(s.blobsDir())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if used["sha256:"+e.Name()] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.blobsDir(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

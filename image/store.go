@@ -3,14 +3,13 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,18 +32,20 @@ type Image struct {
 	Created time.Time `json:"created"`
 	// Size is the total length of the uncompressed layers in bytes.
 	Size int64 `json:"size"`
+	// Manifest is the digest of the image's manifest blob: the one a
+	// registry served for a pulled image, or the one gocker wrote.
+	Manifest string `json:"manifest,omitempty"`
+	// RepoDigests are canonical "repository@sha256:HEX" references of
+	// the manifest in registries it was pulled from or pushed to.
+	RepoDigests []string `json:"repo_digests,omitempty"`
 }
 
 type index struct {
 	Images []*Image `json:"images"`
 }
 
-// Store is the image index and the blobs (image configs) it refers to:
-//
-//	images.json          the index: every image with its tags and layers
-//	images.lock          exclusive while the index is rewritten
-//	blobs/sha256/HEX     content-addressed configs
-//	layers/              the layer store of package overlay
+// Store is the image index and the blobs it refers to; the package
+// documentation describes the layout.
 type Store struct {
 	root   string
 	Layers *overlay.LayerStore
@@ -156,40 +157,66 @@ func (s *Store) Config(img *Image) (*v1.ConfigFile, error) {
 	return v1.ParseConfigFile(bytes.NewReader(data))
 }
 
-func (s *Store) blobPath(digest string) string {
-	return filepath.Join(s.root, "blobs", "sha256", strings.TrimPrefix(digest, "sha256:"))
-}
-
 // writeConfig stores cfg as a blob and returns its digest, the image id.
 func (s *Store) writeConfig(cfg *v1.ConfigFile) (string, error) {
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return "", fmt.Errorf("encode image config: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
-	if err := atomicfile.WriteFile(s.blobPath(digest), data, 0o600); err != nil {
+	digest, err := s.writeBlob(data)
+	if err != nil {
 		return "", fmt.Errorf("store image config: %w", err)
 	}
 	return digest, nil
 }
 
-// add puts img in the index under tag (canonical), moving the tag from any
-// image that had it, as docker tag does. Adding an image that exists
-// merges the tags.
-func (s *Store) add(ctx context.Context, img *Image, tag string) error {
+// add puts img in the index with the canonical tags and repository
+// digests, moving each tag from any image that had it, as docker tag
+// does. Adding an image that exists merges the tags and digests.
+func (s *Store) add(ctx context.Context, img *Image, tags []string, repoDigests []string) error {
 	return s.updateIndex(ctx, func(idx *index) error {
-		for _, other := range idx.Images {
-			other.RepoTags = without(other.RepoTags, tag)
+		for _, tag := range tags {
+			for _, other := range idx.Images {
+				other.RepoTags = without(other.RepoTags, tag)
+			}
 		}
+		target := img
 		if existing := idx.byID(img.ID); existing != nil && existing.ID == img.ID {
-			existing.RepoTags = append(existing.RepoTags, tag)
-			return nil
+			target = existing
+			if target.Manifest == "" {
+				target.Manifest = img.Manifest
+			}
+		} else {
+			img.RepoTags, img.RepoDigests = nil, nil
+			idx.Images = append(idx.Images, img)
 		}
-		img.RepoTags = []string{tag}
-		idx.Images = append(idx.Images, img)
+		target.RepoTags = appendNew(target.RepoTags, tags...)
+		target.RepoDigests = appendNew(target.RepoDigests, repoDigests...)
+		*img = *target
 		return nil
 	})
+}
+
+// Tag gives the image source the canonical tag target, moving it from any
+// image that had it.
+func (s *Store) Tag(ctx context.Context, source string, target Reference) (*Image, error) {
+	if target.Digest() != "" {
+		return nil, fmt.Errorf("invalid tag %s: give NAME[:TAG], not a digest", target)
+	}
+	img, err := s.Get(source)
+	if err != nil {
+		return nil, err
+	}
+	return img, s.add(ctx, img, []string{target.String()}, nil)
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, item := range items {
+		if item != "" && !slices.Contains(list, item) {
+			list = append(list, item)
+		}
+	}
+	return list
 }
 
 func without(list []string, item string) []string {

@@ -7,7 +7,9 @@
 # - creates the unprivileged user gockertest with subordinate ids and the
 #   user gockernosub without any;
 # - builds a Debian bookworm root filesystem with debootstrap once and
-#   caches it as a tarball outside the repository.
+#   caches it as a tarball outside the repository;
+# - builds the CNCF distribution registry from its Go module once, for the
+#   pull and push tests, and caches the binary as $CACHE/bin/registry.
 set -euo pipefail
 
 CACHE=${GOCKER_TEST_CACHE:-/var/cache/gocker-test}
@@ -75,4 +77,16 @@ if [ ! -s "$tarball" ]; then
 	log "cached $tarball ($(du -h "$tarball" | cut -f1))"
 fi
 chmod 0644 "$tarball"
+
+# The registry the pull and push tests run on 127.0.0.1.
+REGISTRY_VERSION=v3.1.2
+if [ ! -x "$CACHE/bin/registry-$REGISTRY_VERSION" ]; then
+	GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+	log "building the distribution registry $REGISTRY_VERSION (once)"
+	mkdir -p "$CACHE/bin"
+	GOBIN=$CACHE/bin.tmp CGO_ENABLED=0 "$GO" install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+	mv "$CACHE/bin.tmp/registry" "$CACHE/bin/registry-$REGISTRY_VERSION"
+	rmdir "$CACHE/bin.tmp"
+fi
+ln -sfn "registry-$REGISTRY_VERSION" "$CACHE/bin/registry"
 log "ready"

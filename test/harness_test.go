@@ -133,6 +133,7 @@ type gocker struct {
 	acct    *account // nil: root
 	root    string   // --root
 	runtime string   // $XDG_RUNTIME_DIR
+	env     []string // more environment variables, such as DOCKER_CONFIG
 }
 
 // newRootless returns a gocker for the unprivileged test user with a fresh
@@ -212,6 +213,7 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 	} else {
 		cmd.Env = append(cmd.Env, "HOME=/root")
 	}
+	cmd.Env = append(cmd.Env, g.env...)
 	return cmd
 }
 

@@ -429,7 +429,7 @@ func TestRunNameConflict(t *testing.T) {
 
 func TestRunMissingImage(t *testing.T) {
 	g := newRootless(t)
-	stderr := g.fails(125, "run", "--rm", "nosuchimage", "true")
+	stderr := g.fails(125, "run", "--rm", "--pull", "never", "nosuchimage", "true")
 	if !strings.Contains(stderr, "no such image") || !strings.Contains(stderr, "gocker import") {
 		t.Errorf("stderr = %q, want the missing image and how to create it", stderr)
 	}

@@ -31,8 +31,12 @@ type HelperOptions struct {
 	Cloneflags uintptr
 }
 
+// StreamHelperFunc is a [HelperFunc] that also writes a stream, such as a
+// tar of files only root in the user namespace may read, to stdout.
+type StreamHelperFunc func(ctx context.Context, arg json.RawMessage, stdin io.Reader, stdout io.Writer) (any, error)
+
 type helper struct {
-	fn   HelperFunc
+	fn   StreamHelperFunc
 	opts HelperOptions
 }
 
@@ -41,6 +45,14 @@ var helpers = map[string]helper{}
 // RegisterHelper makes fn available to [RunHelper] under name. Call it from
 // an init function so that the re-executed binary knows the name too.
 func RegisterHelper(name string, opts HelperOptions, fn HelperFunc) {
+	RegisterStreamHelper(name, opts, func(ctx context.Context, arg json.RawMessage, stdin io.Reader, _ io.Writer) (any, error) {
+		return fn(ctx, arg, stdin)
+	})
+}
+
+// RegisterStreamHelper makes fn available to [RunStreamHelper] (and
+// [RunHelper], which discards the stream) under name.
+func RegisterStreamHelper(name string, opts HelperOptions, fn StreamHelperFunc) {
 	helpers[name] = helper{fn: fn, opts: opts}
 	reexec.Register(helperPrefix+name, func() { helperMain(fn) })
 }
@@ -63,6 +75,13 @@ type helperResult struct {
 //	                                runs the function
 //	read fd 4 <-------------------- writes {"result"} or {"error"}, exits
 func RunHelper(ctx context.Context, name string, arg any, stdin io.Reader, result any) error {
+	return RunStreamHelper(ctx, name, arg, stdin, io.Discard, result)
+}
+
+// RunStreamHelper is [RunHelper] for a helper registered with
+// [RegisterStreamHelper]: what the helper writes to its stdout goes to
+// stdout.
+func RunStreamHelper(ctx context.Context, name string, arg any, stdin io.Reader, stdout io.Writer, result any) error {
 	h, ok := helpers[name]
 	if !ok {
 		return fmt.Errorf("user namespace helper %q is not registered", name)
@@ -72,7 +91,7 @@ func RunHelper(ctx context.Context, name string, arg any, stdin io.Reader, resul
 		return fmt.Errorf("encode argument of helper %s: %w", name, err)
 	}
 	if !Rootless() && h.opts.Cloneflags == 0 {
-		out, err := h.fn(ctx, argJSON, stdin)
+		out, err := h.fn(ctx, argJSON, stdin, stdout)
 		if err != nil {
 			return err
 		}
@@ -85,7 +104,13 @@ func RunHelper(ctx context.Context, name string, arg any, stdin io.Reader, resul
 			return err
 		}
 	}
-	return runHelperProcess(ctx, name, h.opts, mapping, argJSON, stdin, result)
+	return runHelperProcess(ctx, name, h.opts, mapping, argJSON, helperIO{stdin: stdin, stdout: stdout}, result)
+}
+
+// helperIO are the streams of a helper process.
+type helperIO struct {
+	stdin  io.Reader
+	stdout io.Writer
 }
 
 func decodeResult(name string, out any, result any) error {
@@ -99,7 +124,7 @@ func decodeResult(name string, out any, result any) error {
 	return json.Unmarshal(data, result)
 }
 
-func runHelperProcess(ctx context.Context, name string, opts HelperOptions, mapping Mapping, argJSON []byte, stdin io.Reader, result any) (retErr error) {
+func runHelperProcess(ctx context.Context, name string, opts HelperOptions, mapping Mapping, argJSON []byte, stdio helperIO, result any) (retErr error) {
 	argR, argW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -114,7 +139,10 @@ func runHelperProcess(ctx context.Context, name string, opts HelperOptions, mapp
 
 	cmd := exec.CommandContext(ctx, reexec.SelfExe)
 	cmd.Args = []string{helperPrefix + name}
-	cmd.Stdin = stdin
+	cmd.Stdin = stdio.stdin
+	if stdio.stdout != io.Discard {
+		cmd.Stdout = stdio.stdout
+	}
 	cmd.Stderr = os.Stderr
 	cmd.ExtraFiles = []*os.File{argR, resW}
 	cmd.SysProcAttr = SysProcAttr(opts.Cloneflags)
@@ -166,7 +194,7 @@ func runHelperProcess(ctx context.Context, name string, opts HelperOptions, mapp
 }
 
 // helperMain is the entry point of the re-executed helper process.
-func helperMain(fn HelperFunc) {
+func helperMain(fn StreamHelperFunc) {
 	argFile := os.NewFile(3, "helper-argument")
 	resFile := os.NewFile(4, "helper-result")
 	unix.CloseOnExec(3)
@@ -182,7 +210,7 @@ func helperMain(fn HelperFunc) {
 	os.Exit(0)
 }
 
-func runHelperFunc(fn HelperFunc, argFile *os.File) (res helperResult) {
+func runHelperFunc(fn StreamHelperFunc, argFile *os.File) (res helperResult) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = helperResult{Error: fmt.Sprintf("helper panic: %v", r)}
@@ -198,7 +226,7 @@ func runHelperFunc(fn HelperFunc, argFile *os.File) (res helperResult) {
 	if os.Getuid() != 0 {
 		return helperResult{Error: fmt.Sprintf("user namespace helper runs as uid %d, not 0: the id maps were not written", os.Getuid())}
 	}
-	out, err := fn(context.Background(), arg, os.Stdin)
+	out, err := fn(context.Background(), arg, os.Stdin, os.Stdout)
 	if err != nil {
 		return helperResult{Error: strings.TrimSpace(err.Error())}
 	}

@@ -28,6 +28,7 @@ func globalFlags() []cli.Flag {
 			Aliases: []string{"D"},
 			Usage:   "log debug messages (same as --log-level debug)",
 		},
+		insecureRegistryFlag(),
 	}
 }
 

@@ -18,6 +18,7 @@ var imagesCommand = &cli.Command{
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list all images (gocker keeps no intermediate images, so this is the default)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print image ids only"},
 		&cli.BoolFlag{Name: "no-trunc", Usage: "print full image ids"},
+		&cli.BoolFlag{Name: "digests", Usage: "show the repository digests"},
 	},
 	Action: imagesAction,
 }
@@ -31,14 +32,18 @@ func imagesAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	quiet, noTrunc := c.Bool("quiet"), c.Bool("no-trunc")
+	quiet, noTrunc, digests := c.Bool("quiet"), c.Bool("no-trunc"), c.Bool("digests")
 	filter, err := imageFilter(c)
 	if err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
 	if !quiet {
-		fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+		if digests {
+			fmt.Fprintln(w, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE")
+		} else {
+			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+		}
 	}
 	seen := map[string]bool{}
 	for _, img := range list {
@@ -59,7 +64,12 @@ func imagesAction(c *cli.Context) error {
 			if !filter(row) {
 				continue
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", row[0], row[1], id, ago(img.Created), humanSize(img.Size))
+			if digests {
+				fmt.Fprintf(w, "%s\t%s\t%s\t", row[0], row[1], repoDigest(img, row[0]))
+			} else {
+				fmt.Fprintf(w, "%s\t%s\t", row[0], row[1])
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", id, ago(img.Created), humanSize(img.Size))
 		}
 	}
 	return w.Flush()
@@ -96,4 +106,17 @@ func imageRows(img *image.Image) [][2]string {
 		rows = append(rows, [2]string{image.FamiliarRepository(repo), tag})
 	}
 	return rows
+}
+
+// repoDigest returns the digest of img's manifest in the repository
+// (familiar form), or <none> when it was neither pulled from nor pushed
+// to it.
+func repoDigest(img *image.Image, familiarRepo string) string {
+	for _, d := range img.RepoDigests {
+		repo, digest, _ := strings.Cut(d, "@")
+		if image.FamiliarRepository(repo) == familiarRepo {
+			return digest
+		}
+	}
+	return "<none>"
 }

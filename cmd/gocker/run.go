@@ -44,6 +44,8 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
+		&cli.StringFlag{Name: "pull", Value: pullMissing, Usage: "pull the image: missing (when not stored), always or never"},
+		&cli.StringFlag{Name: "platform", Usage: "platform of the image to pull: os/arch[/variant]"},
 	}
 }
 
@@ -209,6 +211,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureImage(c, st, opts.image); err != nil {
+		return err
+	}
 	ctx := c.Context
 	stdio := container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	// The init starts, and its id maps are written, while the container's
@@ -255,7 +260,7 @@ func createContainer(ctx context.Context, st *stores, opts container.CreateOptio
 	img, err := st.images.Get(opts.Image)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s: create it with \"gocker import FILE %s\" or \"gocker init DIR %s\"", image.ErrNotFound, opts.Image, opts.Image, opts.Image)
+			return nil, fmt.Errorf("%w: %s: pull it, or create it with \"gocker import FILE %s\" or \"gocker init DIR %s\"", image.ErrNotFound, opts.Image, opts.Image, opts.Image)
 		}
 		return nil, err
 	}

@@ -1,0 +1,114 @@
+package image
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+func TestIsInsecure(t *testing.T) {
+	opts := RegistryOptions{Insecure: []string{"build.internal:5000", "plain.example"}}
+	tests := []struct {
+		registry string
+		want     bool
+	}{
+		{"localhost:5000", true},
+		{"127.0.0.1:5000", true},
+		{"127.1.2.3", true},
+		{"[::1]:5000", true},
+		{"build.internal:5000", true},
+		{"build.internal:5001", false},
+		{"plain.example:8080", true},
+		{"10.0.0.5:5000", false},
+		{"192.168.1.2", false},
+		{"ghcr.io", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.registry, func(t *testing.T) {
+			if got := opts.isInsecure(tc.registry); got != tc.want {
+				t.Errorf("isInsecure(%q) = %v, want %v", tc.registry, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSchemeGuardRefusesPlainHTTP(t *testing.T) {
+	g := &schemeGuard{next: http.DefaultTransport, registry: "10.0.0.5:5000"}
+	req, err := http.NewRequest(http.MethodGet, "http://10.0.0.5:5000/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.RoundTrip(req)
+	if !errors.Is(err, ErrInsecureRegistry) {
+		t.Errorf("RoundTrip error = %v, want ErrInsecureRegistry", err)
+	}
+}
+
+func TestDockerConfigRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "docker", "config.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(`{"credsStore":"none","auths":{"other.example":{"auth":"dTpw"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadDockerConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetAuth("docker.io", "hub", "secret")
+	cfg.SetAuth("reg.example:5000", "alice", "pw:with:colons")
+	if err := cfg.Save(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	again, err := LoadDockerConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := again.other["credsStore"]; !ok {
+		t.Error("Save dropped the credsStore key")
+	}
+	tests := []struct {
+		registry, user, password string
+	}{
+		{name.DefaultRegistry, "hub", "secret"},
+		{"reg.example:5000", "alice", "pw:with:colons"},
+		{"other.example", "u", "p"},
+	}
+	for _, tc := range tests {
+		reg, err := name.NewRegistry(tc.registry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := again.Resolve(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := auth.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Username != tc.user || got.Password != tc.password {
+			t.Errorf("%s: credentials %q/%q, want %q/%q", tc.registry, got.Username, got.Password, tc.user, tc.password)
+		}
+	}
+	if !again.RemoveAuth("reg.example:5000") || again.RemoveAuth("reg.example:5000") {
+		t.Error("RemoveAuth did not report the removal once")
+	}
+	reg, _ := name.NewRegistry("nowhere.example")
+	if auth, _ := again.Resolve(reg); auth != authn.Anonymous {
+		t.Errorf("unknown registry resolved to %v, want anonymous", auth)
+	}
+}

@@ -1,0 +1,202 @@
+//go:build integration
+
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCommitRunningContainer(t *testing.T) {
+	g := newRootless(t)
+	g.alpine(t)
+	e, pid := startContainer(t, g, "--name", "live", "alpine", "sh", "-c", "echo during > /root/live; mkfifo /root/fifo; ln /root/live /root/hard; sleep 60")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(g.ok("commit", "live", "probe"), "sha256:") || !strings.Contains(g.try("run", "--rm", "probe", "cat", "/root/hard").stdout, "during") {
+		if time.Now().After(deadline) {
+			t.Fatal("the running container's change never appeared in a commit")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	g.ok("commit", "-m", "live commit", "-c", "ENV MARK=1", "-c", "WORKDIR /root", "live", "snap:1")
+	out := g.ok("run", "--rm", "snap:1", "sh", "-c", "pwd; echo $MARK; cat live; test -p fifo && echo fifo; stat -c %h live; ls -l /etc/hosts /etc/resolv.conf 2>&1 | wc -l")
+	for _, want := range []string{"/root\n", "1\n", "during\n", "fifo\n", "2\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run of the commit = %q, lacks %q", out, want)
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.exitCode(t); code != 137 {
+		t.Errorf("exit status %d, want 137", code)
+	}
+	got := g.inspect(t, "snap:1")
+	if got.Comment != "live commit" {
+		t.Errorf("Comment = %q, want the commit message", got.Comment)
+	}
+	if len(got.RootFS.Layers) != 2 {
+		t.Errorf("commit has %d layers, want the image's and one more", len(got.RootFS.Layers))
+	}
+}
+
+func TestCommitExcludesMountPoints(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	g.ok("run", "--name", "c", "busybox", "sh", "-c", "echo x > /newfile")
+	g.ok("commit", "c", "committed")
+	// The busybox image has no /etc/hosts, so its mount point exists
+	// only in the container's upper directory.
+	out := g.ok("run", "--rm", "--network", "host", "committed", "sh", "-c", "cat /newfile")
+	if out != "x\n" {
+		t.Errorf("run = %q", out)
+	}
+	listing := tarListing(t, g, "committed")
+	if strings.Contains(listing, "etc/hosts") || strings.Contains(listing, "etc/resolv.conf") || !strings.Contains(listing, "newfile") {
+		t.Errorf("committed layer lists %q, want newfile and no mount points", listing)
+	}
+}
+
+// tarListing returns the names in the top layer of an image, read from a
+// docker-archive that gocker saves.
+func tarListing(t *testing.T, g *gocker, ref string) string {
+	t.Helper()
+	archive := filepath.Join(filepath.Dir(g.root), "listing.tar")
+	g.ok("save", "-o", archive, ref)
+	dir := t.TempDir()
+	if out, err := exec.Command("tar", "-xf", archive, "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("tar -xf: %v: %s", err, out)
+	}
+	layers, _ := filepath.Glob(filepath.Join(dir, "*", "layer.tar"))
+	var all []string
+	for _, l := range layers {
+		out, err := exec.Command("tar", "-tf", l).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(out), "bin/") {
+			all = append(all, string(out))
+		}
+	}
+	return strings.Join(all, "")
+}
+
+// podman runs podman as root with a throwaway store.
+func podman(t *testing.T) func(args ...string) string {
+	t.Helper()
+	requireRoot(t)
+	requireBinary(t, "podman")
+	dir := t.TempDir()
+	return func(args ...string) string {
+		t.Helper()
+		full := append([]string{"--root", dir + "/root", "--runroot", dir + "/run", "--storage-driver", "vfs"}, args...)
+		out, err := exec.Command("podman", full...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+}
+
+func TestLoadPodmanArchives(t *testing.T) {
+	pm := podman(t)
+	pm("import", requireAlpine(t), "localhost/palpine:1")
+	g := newRootless(t)
+	dir := filepath.Dir(g.root)
+	// g fails its parent test, so the formats are no subtests.
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		func() {
+			archive := filepath.Join(dir, format+".tar")
+			pm("save", "--format", format, "-o", archive, "localhost/palpine:1")
+			if err := os.Chmod(archive, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := g.ok("load", "-i", archive)
+			if !strings.Contains(out, "Loaded image: localhost/palpine:1") {
+				t.Errorf("load = %q", out)
+			}
+			if out := g.ok("run", "--rm", "localhost/palpine:1", "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+				t.Errorf("run = %q", out)
+			}
+			g.ok("rmi", "localhost/palpine:1")
+		}()
+	}
+}
+
+func TestSaveLoadedByPodman(t *testing.T) {
+	requireBinary(t, "podman")
+	requireBinary(t, "runc")
+	g := newRootless(t)
+	g.alpine(t)
+	g.ok("run", "--name", "c", "alpine", "sh", "-c", "echo from-gocker > /marker")
+	g.ok("commit", "-c", `CMD ["cat", "/marker"]`, "c", "gsaved:1")
+	base := filepath.Dir(g.root)
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		func() {
+			archive := filepath.Join(base, format+".tar")
+			g.ok("save", "--format", format, "-o", archive, "gsaved:1")
+			out := runPodmanAs(t, g, "load", "-q", "-i", archive)
+			if !strings.Contains(out, "gsaved:1") {
+				t.Errorf("podman load = %q", out)
+			}
+			out = runPodmanAs(t, g, "--runtime", "runc", "run", "--rm", "--network", "none", "gsaved:1")
+			if !strings.Contains(out, "from-gocker") {
+				t.Errorf("podman run = %q", out)
+			}
+		}()
+	}
+	// gocker loads its own archives back.
+	g.ok("rm", "c")
+	g.ok("rmi", "gsaved:1")
+	g.ok("load", "-i", filepath.Join(base, "oci-archive.tar"))
+	if out := g.ok("run", "--rm", "gsaved:1"); out != "from-gocker\n" {
+		t.Errorf("run after load = %q", out)
+	}
+}
+
+// runPodmanAs runs podman rootless as g's user with a store next to g's,
+// and ends podman's pause process when the test ends.
+func runPodmanAs(t *testing.T, g *gocker, args ...string) string {
+	t.Helper()
+	base := filepath.Dir(g.root)
+	// Podman refuses a run root longer than 50 characters.
+	run := filepath.Join("/tmp", "gkpm-"+strconv.Itoa(g.acct.uid))
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(run, g.acct.uid, g.acct.gid); err != nil {
+		t.Fatal(err)
+	}
+	full := append([]string{"--root", filepath.Join(base, "podman-root"), "--runroot", filepath.Join(run, "root"),
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"}, args...)
+	cmd := exec.Command("podman", full...)
+	cmd.Dir = base
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + g.acct.home, "XDG_RUNTIME_DIR=" + run}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() {
+		endPausePID(filepath.Join(run, "libpod", "tmp", "pause.pid"))
+		os.RemoveAll(run)
+	})
+	if err != nil {
+		t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// endPausePID kills the process whose pid the file holds.
+func endPausePID(pidFile string) {
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}

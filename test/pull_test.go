@@ -1,0 +1,384 @@
+//go:build integration
+
+package test
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// inspected is the part of gocker image inspect that the tests read.
+type inspected struct {
+	ID           string   `json:"Id"`
+	RepoTags     []string `json:"RepoTags"`
+	RepoDigests  []string `json:"RepoDigests"`
+	Architecture string   `json:"Architecture"`
+	Os           string   `json:"Os"`
+	Author       string   `json:"Author"`
+	Comment      string   `json:"Comment"`
+	Config       struct {
+		Cmd []string `json:"Cmd"`
+		Env []string `json:"Env"`
+	} `json:"Config"`
+	RootFS struct {
+		Layers []string `json:"Layers"`
+	} `json:"RootFS"`
+}
+
+func (g *gocker) inspect(t *testing.T, ref string) inspected {
+	t.Helper()
+	var out []inspected
+	if err := json.Unmarshal([]byte(g.ok("image", "inspect", ref)), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 {
+		t.Fatalf("image inspect %s printed %d images", ref, len(out))
+	}
+	return out[0]
+}
+
+// storedLayers lists the layer directories of g's store.
+func (g *gocker) storedLayers(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(g.root, "layers"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestPullRunCommitPushRoundTrip(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	img := multiLayerAlpine(t)
+	reg.push(t, "alpine/multi:1", img)
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("alpine/multi:1")
+
+	out := g.ok("pull", ref)
+	if !strings.Contains(out, "Pull complete") || !strings.Contains(out, "Downloaded newer image") {
+		t.Errorf("pull output = %q", out)
+	}
+	got := g.inspect(t, ref)
+	if diff := cmp.Diff(diffIDs(t, img), got.RootFS.Layers); diff != "" {
+		t.Errorf("diff ids (-registry +stored):\n%s", diff)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := reg.ref("alpine/multi@") + digest.String(); !slices.Contains(got.RepoDigests, want) {
+		t.Errorf("RepoDigests = %v, want %s", got.RepoDigests, want)
+	}
+	if images := g.ok("images", "--digests"); !strings.Contains(images, digest.String()) {
+		t.Errorf("images --digests = %q, want %s", images, digest)
+	}
+	if again := g.ok("pull", ref); !strings.Contains(again, "Already exists") || !strings.Contains(again, "up to date") {
+		t.Errorf("second pull = %q, want every layer reused", again)
+	}
+
+	// Files of every layer, the whiteout and the opaque directory.
+	check := g.ok("run", "--rm", ref, "sh", "-c",
+		"cat /etc/alpine-release /layer4; ls /etc/apk; test -e /etc/motd && echo motd; ls -ln /etc/shadow | cut -c1-30; /usr/bin/env true && echo usr")
+	for _, want := range []string{"3.20.3", "fourth layer", "only", "usr"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("run output %q lacks %q", check, want)
+		}
+	}
+	if strings.Contains(check, "motd") || strings.Contains(check, "world") {
+		t.Errorf("run output %q: the whiteout or the opaque directory was not applied", check)
+	}
+
+	// Commit a container and push the result under another name.
+	g.ok("run", "--name", "changer", ref, "sh", "-c", "echo committed > /root/note; rm /etc/alpine-release; mkdir -p /etc/apk; touch /etc/apk/added")
+	g.ok("commit", "-m", "round trip", "--author", "Tester <t@example.com>", "-c", `CMD ["cat", "/root/note"]`, "changer", reg.ref("alpine/committed:2"))
+	g.ok("push", reg.ref("alpine/committed:2"))
+	pushed := g.inspect(t, reg.ref("alpine/committed:2"))
+	if pushed.Author != "Tester <t@example.com>" || pushed.Comment != "round trip" {
+		t.Errorf("author %q, comment %q, want the commit's", pushed.Author, pushed.Comment)
+	}
+
+	other := newRootless(t)
+	other.useRegistry(t, reg)
+	other.ok("pull", reg.ref("alpine/committed:2"))
+	pulled := other.inspect(t, reg.ref("alpine/committed:2"))
+	if diff := cmp.Diff(pushed.RootFS.Layers, pulled.RootFS.Layers); diff != "" {
+		t.Errorf("diff ids after push and pull (-pushed +pulled):\n%s", diff)
+	}
+	if pushed.ID != pulled.ID {
+		t.Errorf("image id %s after push and pull, want %s", pulled.ID, pushed.ID)
+	}
+	if out := other.ok("run", "--rm", reg.ref("alpine/committed:2")); out != "committed\n" {
+		t.Errorf("run of the pulled commit = %q, want its CMD's output", out)
+	}
+	out = other.ok("run", "--rm", reg.ref("alpine/committed:2"), "sh", "-c", "test -e /etc/alpine-release || echo deleted; ls /etc/apk")
+	if !strings.Contains(out, "deleted") || !strings.Contains(out, "added") {
+		t.Errorf("pulled commit: %q, want the deletion and the new file", out)
+	}
+}
+
+func TestPullPlatform(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.pushIndex(t, "multi/arch:1", platformIndex(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("multi/arch:1")
+
+	g.ok("pull", "-q", ref)
+	if got := g.inspect(t, ref); got.Architecture != "amd64" || len(got.RootFS.Layers) != 3 {
+		t.Errorf("default pull chose %s with %d layers, want this machine's image", got.Architecture, len(got.RootFS.Layers))
+	}
+	if out := g.ok("run", "--rm", ref, "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run = %q", out)
+	}
+	g.ok("pull", "-q", "--platform", "linux/arm64", ref)
+	if got := g.inspect(t, ref); got.Architecture != "arm64" || len(got.RootFS.Layers) != 1 {
+		t.Errorf("--platform linux/arm64 chose %s with %d layers", got.Architecture, len(got.RootFS.Layers))
+	}
+	stderr := g.fails(125, "pull", "--platform", "linux/s390x", ref)
+	if !strings.Contains(stderr, "no image for linux/s390x") || !strings.Contains(stderr, "linux/arm64/v8") || !strings.Contains(stderr, "linux/amd64") {
+		t.Errorf("pull of a missing platform: %q, want the platforms on offer", stderr)
+	}
+	stderr = g.fails(125, "pull", "--platform", "linux", ref)
+	if !strings.Contains(stderr, "os/arch") {
+		t.Errorf("bad --platform: %q", stderr)
+	}
+}
+
+func TestPullHostileLayersLeaveNothing(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	base := layerOf(t, buildTar(t, []tarEntry{dir("etc/"), file("etc/base", "base\n")}), "gzip")
+	cases := []struct {
+		name    string
+		entries []tarEntry
+		want    string
+	}{
+		{"dotdot", []tarEntry{file("../escape", "x")}, "leaves the layer directory"},
+		{"symlink", []tarEntry{{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "link", Linkname: "/tmp"}}, file("link/escaped", "x")}, "unsafe layer path"},
+		{"overlay-xattr", []tarEntry{{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "d/", PAXRecords: map[string]string{"SCHILY.xattr.trusted.overlay.opaque": "y"}}}}, "overlay xattr"},
+		{"unmapped-owner", []tarEntry{{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "owned", Uid: 70000}}}, "outside the mapped range"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := layerOf(t, buildTar(t, tc.entries), "gzip")
+			reg.push(t, "hostile/"+tc.name+":1", imageOf(t, true, "amd64", []string{"/x"}, base, bad))
+			stderr := g.fails(125, "pull", reg.ref("hostile/"+tc.name+":1"))
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("pull error %q, want %q", stderr, tc.want)
+			}
+			if out := g.ok("images", "-q"); out != "" {
+				t.Errorf("images after a failed pull: %q", out)
+			}
+			if layers := g.storedLayers(t); len(layers) != 0 {
+				t.Errorf("layers left after a failed pull: %v", layers)
+			}
+		})
+	}
+}
+
+func TestPullWithLogin(t *testing.T) {
+	reg := startRegistry(t, registryOptions{auth: true})
+	reg.push(t, "private/alpine:1", multiLayerAlpine(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("private/alpine:1")
+
+	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, "UNAUTHORIZED") && !strings.Contains(stderr, "unauthorized") {
+		t.Errorf("pull without login: %q, want unauthorized", stderr)
+	}
+	res := g.tryInput("wrong\n", "login", "-u", reg.user, "--password-stdin", reg.host)
+	if res.code != 125 || !strings.Contains(res.stderr, "refused user") {
+		t.Errorf("login with a wrong password: %s", res)
+	}
+	res = g.tryInput(reg.password+"\n", "login", "-u", reg.user, "--password-stdin", reg.host)
+	if res.code != 0 || !strings.Contains(res.stdout, "Login Succeeded") {
+		t.Fatalf("login: %s", res)
+	}
+	config := filepath.Join(filepath.Dir(g.root), "docker-config", "config.json")
+	st, err := os.Stat(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("config.json mode %v, want 0600", st.Mode().Perm())
+	}
+	g.ok("pull", "-q", ref)
+	if out := g.ok("run", "--rm", ref, "cat", "/layer4"); out != "fourth layer\n" {
+		t.Errorf("run = %q", out)
+	}
+	if out := g.ok("logout", reg.host); !strings.Contains(out, "Removing login credentials") {
+		t.Errorf("logout = %q", out)
+	}
+	g.ok("rmi", ref)
+	g.fails(125, "pull", ref)
+}
+
+func TestPullConcurrentSameImage(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "alpine/multi:1", multiLayerAlpine(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("alpine/multi:1")
+
+	a := startGocker(t, g, "pull", ref)
+	b := startGocker(t, g, "pull", ref)
+	for _, e := range []*execution{a, b} {
+		if code := e.exitCode(t); code != 0 {
+			t.Errorf("concurrent pull exit %d: %s", code, e.stderr.String())
+		}
+	}
+	if n := len(g.storedLayers(t)); n != 4 {
+		t.Errorf("%d layer directories after two pulls, want 4: %v", n, g.storedLayers(t))
+	}
+	if out := g.ok("run", "--rm", ref, "cat", "/layer4"); out != "fourth layer\n" {
+		t.Errorf("run = %q", out)
+	}
+}
+
+func TestPullKilledIsCompletedByNextPull(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	// The Debian image is large enough to be killed mid-download.
+	path := debianTarball()
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("needs the Debian tarball at %s: %v", path, err)
+	}
+	layer := layerFromFile(t, path)
+	reg.push(t, "debian:bookworm", imageOf(t, true, "amd64", []string{"bash"}, layer))
+	ref := reg.ref("debian:bookworm")
+
+	e := startGocker(t, g, "pull", ref)
+	deadline := time.Now().Add(time.Minute)
+	for !tempLayerExists(g) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.exitCode(t)
+	if out := g.ok("images", "-q"); out != "" {
+		t.Errorf("a killed pull listed an image: %q", out)
+	}
+	g.fails(125, "run", "--rm", "--pull", "never", ref, "true")
+	g.ok("pull", "-q", ref)
+	if out := g.ok("run", "--rm", ref, "cat", "/etc/debian_version"); !strings.HasPrefix(out, "12") {
+		t.Errorf("run after the completed pull = %q", out)
+	}
+}
+
+// tempLayerExists reports whether a pull is extracting a layer.
+func tempLayerExists(g *gocker) bool {
+	entries, _ := os.ReadDir(filepath.Join(g.root, "layers"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPullBrokenConnection(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "alpine/multi:1", multiLayerAlpine(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	proxy := cuttingProxy(t, reg.host, 600<<10)
+	reg.trust(t, g, proxy)
+
+	stderr := g.fails(125, "pull", proxy+"/alpine/multi:1")
+	if !strings.Contains(stderr, "EOF") && !strings.Contains(stderr, "interrupted") {
+		t.Errorf("pull over a broken connection: %q, want the cause", stderr)
+	}
+	if out := g.ok("images", "-q"); out != "" {
+		t.Errorf("images after a broken pull: %q", out)
+	}
+}
+
+func TestPullFullDisk(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "alpine/multi:1", multiLayerAlpine(t))
+	g := newRootful(t)
+	g.useRegistry(t, reg)
+	requireBinary(t, "unshare")
+	small := filepath.Join(filepath.Dir(g.root), "small")
+	if err := os.Mkdir(small, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A 2 MiB tmpfs in a private mount namespace holds less than the
+	// image; the host's mounts are not touched.
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size=2m tmpfs "$1" && exec "$2" --root "$1/store" pull "$3"`, "sh", small, env.binary, reg.ref("alpine/multi:1"))
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}, g.env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("pull into a full store succeeded: %s", out)
+	}
+	if !strings.Contains(string(out), "no space left on device") || !strings.Contains(string(out), "free space") {
+		t.Errorf("pull into a full store: %s", out)
+	}
+}
+
+func TestPullAsRoot(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "alpine/multi:1", multiLayerAlpine(t))
+	g := newRootful(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("alpine/multi:1")
+	g.ok("pull", "-q", ref)
+	if out := g.ok("run", "--rm", ref, "sh", "-c", "ls /etc/apk; stat -c %u:%g /etc/shadow"); out != "only\n0:42\n" {
+		t.Errorf("run as root = %q", out)
+	}
+}
+
+func TestRunPullsMissingImage(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "alpine/multi:1", multiLayerAlpine(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("alpine/multi:1")
+	res := g.try("run", "--rm", ref, "cat", "/layer4")
+	if res.code != 0 || res.stdout != "fourth layer\n" {
+		t.Fatalf("run of a missing image: %s", res)
+	}
+	if !strings.Contains(res.stderr, "Unable to find image '"+ref+"' locally") || !strings.Contains(res.stderr, "Pull complete") {
+		t.Errorf("run stderr = %q, want Docker's messages", res.stderr)
+	}
+	if stderr := g.fails(125, "run", "--pull", "sometimes", ref, "true"); !strings.Contains(stderr, "missing, always or never") {
+		t.Errorf("bad --pull: %q", stderr)
+	}
+}
+
+func TestPullDebianImage(t *testing.T) {
+	path := debianTarball()
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("needs the Debian tarball at %s: %v", path, err)
+	}
+	reg := startRegistry(t, registryOptions{})
+	reg.push(t, "debian:bookworm", imageOf(t, false, "amd64", []string{"bash"}, layerFromFile(t, path)))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	g.ok("pull", "-q", reg.ref("debian:bookworm"))
+	if out := g.ok("run", "--rm", reg.ref("debian:bookworm"), "sh", "-c", "cat /etc/debian_version; stat -c %U /usr/bin"); !strings.HasPrefix(out, "12") || !strings.HasSuffix(out, "root\n") {
+		t.Errorf("run = %q", out)
+	}
+}
