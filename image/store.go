@@ -3,7 +3,6 @@ package image
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -155,19 +154,6 @@ func (s *Store) Config(img *Image) (*v1.ConfigFile, error) {
 		return nil, fmt.Errorf("read config of image %s: %w", ShortID(img.ID), err)
 	}
 	return v1.ParseConfigFile(bytes.NewReader(data))
-}
-
-// writeConfig stores cfg as a blob and returns its digest, the image id.
-func (s *Store) writeConfig(cfg *v1.ConfigFile) (string, error) {
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return "", fmt.Errorf("encode image config: %w", err)
-	}
-	digest, err := s.writeBlob(data)
-	if err != nil {
-		return "", fmt.Errorf("store image config: %w", err)
-	}
-	return digest, nil
 }
 
 // add puts img in the index with the canonical tags and repository
