@@ -112,13 +112,29 @@ func parseCapabilities(names []string) ([]capability.Cap, error) {
 // capability from the start of the init, and would otherwise pass them to
 // the container's process.
 func dropBoundingSet(caps []capability.Cap) error {
+	c, err := loadCapabilities()
+	if err != nil {
+		return err
+	}
+	return applyBoundingSet(c, caps)
+}
+
+// loadCapabilities reads the calling thread's capability sets. It reads
+// /proc/self/status, so it must run where /proc shows the caller: not in
+// gocker exec's helper once it joined the container's mount namespace.
+func loadCapabilities() (capability.Capabilities, error) {
 	c, err := capability.NewPid2(0)
 	if err != nil {
-		return fmt.Errorf("read capabilities: %w", err)
+		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
 	if err := c.Load(); err != nil {
-		return fmt.Errorf("read capabilities: %w", err)
+		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
+	return c, nil
+}
+
+// applyBoundingSet is dropBoundingSet with the sets read beforehand.
+func applyBoundingSet(c capability.Capabilities, caps []capability.Cap) error {
 	// Clear only acts on whole kinds (CAPS, BOUNDS, AMBS), so the
 	// inheritable set is emptied with Unset.
 	c.Clear(capability.BOUNDS | capability.AMBS)

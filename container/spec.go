@@ -28,6 +28,9 @@ type Spec struct {
 	NewNetNS     bool     `json:"new_netns"`
 	Mounts       []Mount  `json:"mounts,omitempty"`
 	EtcFiles     []Mount  `json:"etc_files,omitempty"` // generated /etc/hosts, /etc/hostname, /etc/resolv.conf
+	// Init keeps the init as PID 1, forwarding signals and reaping
+	// orphans, and runs the command as its child.
+	Init bool `json:"init,omitempty"`
 }
 
 // Mount is a bind mount from the host into the container.

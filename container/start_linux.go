@@ -30,6 +30,9 @@ type LaunchOptions struct {
 	Stdout, Stderr *os.File
 	// Logger receives the init's log lines; nil discards them.
 	Logger *slog.Logger
+	// Init starts the init from a sealed copy of the gocker binary,
+	// because with --init it stays the container's PID 1.
+	Init bool
 }
 
 // Launch is a container init that has started and waits for its [Spec].
@@ -77,7 +80,16 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 	}
 	defer specR.Close()
 	l.specW = specW
-	l.cmd = initCommand(opts, childSock, specR)
+	var exe *os.File
+	if opts.Init {
+		if exe, err = sealedExecutable(); err != nil {
+			l.parentSock.Close()
+			specW.Close()
+			return nil, err
+		}
+		defer exe.Close()
+	}
+	l.cmd = initCommand(opts, childSock, specR, exe)
 	if err := l.cmd.Start(); err != nil {
 		l.parentSock.Close()
 		specW.Close()
@@ -138,7 +150,9 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	return p, nil
 }
 
-func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
+// initCommand returns the command of the init. With exe, the init is
+// executed from that file, which it receives as fd 5 (initExeFD).
+func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
 	cmd := exec.Command(reexec.SelfExe)
 	cmd.Args = []string{initName}
 	cmd.Env = []string{}
@@ -146,6 +160,12 @@ func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = []*os.File{childSock, specR}
+	if exe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
+		// The path is resolved by execve(2) in the child, where
+		// /proc/self is the child and fd 5 is exe.
+		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", initExeFD)
+	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
 	if opts.NewNetNS {
 		flags |= unix.CLONE_NEWNET
@@ -202,6 +222,12 @@ func (p *Process) handleMessage(msg syncMessage, oob []byte, log *slog.Logger) e
 		fd, err := receiveFD(oob)
 		if err != nil {
 			return err
+		}
+		// Non-blocking, the master is pollable: closing it ends a read
+		// in progress, and reads can time out.
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return os.NewSyscallError("fcntl(O_NONBLOCK)", err)
 		}
 		p.Console = os.NewFile(uintptr(fd), "pty-master")
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -79,6 +80,14 @@ func (t *terminal) close() {
 	t.stopSig()
 	t.restore()
 	t.master.Close()
+}
+
+// closeWithin is close, but stops copying output after grace when the
+// master is pollable (non-blocking); with a blocking master it waits as
+// close does.
+func (t *terminal) closeWithin(grace time.Duration) {
+	_ = t.master.SetReadDeadline(time.Now().Add(grace))
+	t.close()
 }
 
 // ErrNotATerminal means -t with -i was asked for while stdin is not a

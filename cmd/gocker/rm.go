@@ -9,9 +9,12 @@ import (
 
 var rmCommand = &cli.Command{
 	Name:      "rm",
-	Usage:     "remove stopped containers",
+	Usage:     "remove containers (running ones too with -f)",
 	ArgsUsage: "CONTAINER [CONTAINER...]",
-	Action:    rmAction,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container (SIGKILL) before removing it"},
+	},
+	Action: rmAction,
 }
 
 // rmAction removes each named container and prints its name, as docker rm
@@ -24,10 +27,15 @@ func rmAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	force := c.Bool("force")
 	var errs []error
 	for _, ref := range c.Args().Slice() {
 		ctr, err := st.containers.Get(ref)
-		if err == nil {
+		switch {
+		case err != nil:
+		case force:
+			err = st.containers.ForceRemove(c.Context, ctr)
+		default:
 			err = st.containers.Remove(c.Context, ctr)
 		}
 		if err != nil {
@@ -36,8 +44,5 @@ func rmAction(c *cli.Context) error {
 		}
 		fmt.Fprintln(c.App.Writer, ref)
 	}
-	if len(errs) > 0 {
-		return &exitError{code: 1, err: errors.Join(errs...)}
-	}
-	return nil
+	return joinFailures(errs)
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/urfave/cli/v2"
+)
+
+var inspectCommand = &cli.Command{
+	Name:      "inspect",
+	Usage:     "print details of containers as JSON",
+	ArgsUsage: "CONTAINER [CONTAINER...]",
+	Description: `Prints a JSON array with one object per container, shaped as Docker's
+(Id, Name, State, Config, HostConfig, Mounts, NetworkSettings, ...). With
+--format, prints a Go template for each container instead, with the
+functions json, join, split, lower, upper, title, pad and truncate, as
+Docker's: '{{.State.Status}}', '{{json .Config}}'.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template to print for each container"},
+	},
+	Action: inspectAction,
+}
+
+func inspectAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return &exitError{code: 125, err: errors.New("\"gocker inspect\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
+	}
+	var tmpl *template.Template
+	if format := c.String("format"); format != "" {
+		var err error
+		if tmpl, err = template.New("format").Funcs(templateFuncs).Parse(format); err != nil {
+			return &exitError{code: 125, err: fmt.Errorf("invalid --format: %w", err)}
+		}
+	}
+	st, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	var objects []any
+	var errs []error
+	for _, ref := range c.Args().Slice() {
+		ctr, err := st.containers.Get(ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		objects = append(objects, st.containers.Inspect(ctr, st.images.Layers.Dir()))
+	}
+	if tmpl == nil {
+		if objects == nil {
+			objects = []any{}
+		}
+		data, err := json.MarshalIndent(objects, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "%s\n", data)
+		return joinFailures(errs)
+	}
+	for _, obj := range objects {
+		out, err := executeTemplate(tmpl, obj)
+		if err != nil {
+			return &exitError{code: 125, err: err}
+		}
+		fmt.Fprintln(c.App.Writer, out)
+	}
+	return joinFailures(errs)
+}
+
+// executeTemplate runs tmpl on the JSON form of obj, so that templates
+// name fields as the JSON output does ({{.Id}}), as Docker's do.
+func executeTemplate(tmpl *template.Template, obj any) (string, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return "", err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// Numbers stay as written: a pid prints as 1234, not 1.234e+03.
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	if err := tmpl.Execute(&out, value); err != nil {
+		return "", fmt.Errorf("execute --format: %w", err)
+	}
+	return out.String(), nil
+}
+
+// templateFuncs are the functions Docker's templates offer.
+var templateFuncs = template.FuncMap{
+	"json": func(v any) (string, error) {
+		data, err := json.Marshal(v)
+		return string(data), err
+	},
+	"join":  strings.Join,
+	"split": strings.Split,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"pad": func(s string, left, right int) string {
+		return strings.Repeat(" ", left) + s + strings.Repeat(" ", right)
+	},
+	"truncate": func(s string, n int) string {
+		if len(s) <= n {
+			return s
+		}
+		return s[:n]
+	},
+	"println": fmt.Sprintln,
+}
