@@ -99,7 +99,7 @@ var templateFuncs = template.FuncMap{
 		data, err := json.Marshal(v)
 		return string(data), err
 	},
-	"join":  strings.Join,
+	"join":  joinValues,
 	"split": strings.Split,
 	"lower": strings.ToLower,
 	"upper": strings.ToUpper,
@@ -119,4 +119,22 @@ var templateFuncs = template.FuncMap{
 		return s[:n]
 	},
 	"println": fmt.Sprintln,
+}
+
+// joinValues joins the elements of a list with sep. Templates run on
+// decoded JSON, where lists are []any.
+func joinValues(list any, sep string) (string, error) {
+	switch l := list.(type) {
+	case []string:
+		return strings.Join(l, sep), nil
+	case []any:
+		parts := make([]string, len(l))
+		for i, v := range l {
+			parts[i] = fmt.Sprint(v)
+		}
+		return strings.Join(parts, sep), nil
+	case nil:
+		return "", nil
+	}
+	return "", fmt.Errorf("join: %T is not a list", list)
 }
