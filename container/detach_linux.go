@@ -75,6 +75,9 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 		conn.Fail(err)
 		return err
 	}
+	m.logw.onError = func(err error) {
+		m.log.Error("write the container's log; later failures are not logged", "error", err)
+	}
 	defer m.logw.Close()
 	m.signals = make(chan os.Signal, 16)
 	signal.Notify(m.signals, forwardedSignals...)
@@ -216,7 +219,7 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 			"heap_released", ms.HeapReleased, "stack_inuse", ms.StackInuse, "sys", ms.Sys,
 			"gc_sys", ms.GCSys, "other_sys", ms.OtherSys, "mspan_inuse", ms.MSpanInuse)
 	}
-	relay := m.relayOutput(cio, p, attached)
+	relay := m.relayOutput(p, attached)
 	if attached {
 		go m.relayInput(cio, p)
 	}
@@ -224,9 +227,7 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	code, err := p.Wait()
 	stop()
 	relay.wait(outputDrainTimeout)
-	if p.Console != nil {
-		p.Console.Close()
-	}
+	p.closeOutput()
 	if attached {
 		_ = m.conn.sendJSON(packetExit, monitorExit{ExitCode: code})
 		_ = m.conn.close()
@@ -238,83 +239,27 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 // second time.
 const trimAgainAfter = 5 * time.Second
 
-// outputDrainTimeout bounds how long the monitor keeps reading output
-// after the container's process exited. Every process in the container
-// dies with it, closing its end of the pipes or pty; only a process
-// outside that holds them open could make the reads last longer.
-const outputDrainTimeout = 2 * time.Second
-
 // relayOutput copies the container's output to its log and, when
 // attached, to the gocker command.
-func (m *monitor) relayOutput(cio *containerIO, p *Process, attached bool) *outputRelay {
-	r := &outputRelay{}
-	copyStream := func(src *os.File, stream string, kind byte) {
-		defer r.done.Done()
-		split := &lineSplitter{buf: make([]byte, 0, maxLogLine), emit: func(line []byte) {
-			if err := m.logw.Write(stream, line); err != nil {
-				m.logError(err)
+func (m *monitor) relayOutput(p *Process, attached bool) *outputRelay {
+	var sink func(string, []byte)
+	if attached {
+		sink = func(stream string, data []byte) {
+			kind := byte(packetStdout)
+			if stream == StreamStderr {
+				kind = packetStderr
 			}
-		}}
-		buf := make([]byte, maxPacket-1)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				_, _ = split.Write(buf[:n])
-				if attached {
-					_ = m.conn.send(kind, buf[:n])
-				}
-			}
-			if err != nil {
-				break
-			}
+			_ = m.conn.send(kind, data)
 		}
-		split.Flush()
 	}
-	if p.Console != nil {
-		r.sources = []*os.File{p.Console}
-		r.done.Add(1)
-		go copyStream(p.Console, StreamStdout, packetStdout)
-		return r
+	if p.Console == nil {
+		return relayOutput(p, m.logw, sink)
 	}
-	r.sources = []*os.File{cio.stdout, cio.stderr}
-	r.done.Add(2)
-	go copyStream(cio.stdout, StreamStdout, packetStdout)
-	go copyStream(cio.stderr, StreamStderr, packetStderr)
+	// A terminal has one stream: its output is the process's stdout.
+	r := &outputRelay{sources: []*os.File{p.Console}}
+	r.done.Add(1)
+	go r.copy(p.Console, StreamStdout, m.logw, sink)
 	return r
-}
-
-// logError logs a failed log write once per run, not once per line.
-func (m *monitor) logError(err error) {
-	m.logw.mu.Lock()
-	defer m.logw.mu.Unlock()
-	if !m.logw.failed {
-		m.logw.failed = true
-		m.log.Error("write container log; later failures are not logged", "error", err)
-	}
-}
-
-// outputRelay is the set of output copiers of one run.
-type outputRelay struct {
-	done    sync.WaitGroup
-	sources []*os.File
-}
-
-// wait waits for the copiers to reach the end of the output, and after
-// timeout closes their sources to end them.
-func (r *outputRelay) wait(timeout time.Duration) {
-	finished := make(chan struct{})
-	go func() {
-		r.done.Wait()
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-time.After(timeout):
-		for _, f := range r.sources {
-			f.Close()
-		}
-		<-finished
-	}
 }
 
 // relayInput passes the gocker command's input and terminal size on to
@@ -348,46 +293,32 @@ func (m *monitor) relayInput(cio *containerIO, p *Process) {
 	cio.closeStdin()
 }
 
-// containerIO is the monitor's side of a container's stdio without a
-// terminal: pipes for stdout and stderr, and for stdin with -i. child
-// holds the ends the init receives.
+// containerIO is the monitor's side of a container's stdin without a
+// terminal: a pipe with -i, which the monitor keeps open so that the
+// container's input does not end while nobody is attached. child holds
+// the ends the init receives.
 type containerIO struct {
-	stdin, stdout, stderr *os.File
-	child                 IO
-	stdinOnce             sync.Once
+	stdin     *os.File
+	child     IO
+	stdinOnce sync.Once
 }
 
-func newContainerIO(c *Container) (_ *containerIO, retErr error) {
+func newContainerIO(c *Container) (*containerIO, error) {
 	cio := &containerIO{}
-	defer func() {
-		if retErr != nil {
-			cio.close()
-		}
-	}()
-	if c.Config.Tty {
+	if c.Config.Tty || !c.Config.OpenStdin {
 		return cio, nil
 	}
 	var err error
-	if cio.stdout, cio.child.Stdout, err = os.Pipe(); err != nil {
+	if cio.child.Stdin, cio.stdin, err = os.Pipe(); err != nil {
 		return nil, err
-	}
-	if cio.stderr, cio.child.Stderr, err = os.Pipe(); err != nil {
-		return nil, err
-	}
-	if c.Config.OpenStdin {
-		if cio.child.Stdin, cio.stdin, err = os.Pipe(); err != nil {
-			return nil, err
-		}
 	}
 	return cio, nil
 }
 
-// closeChild closes the init's ends once the init holds its own copies.
+// closeChild closes the init's end once the init holds its own copy.
 func (cio *containerIO) closeChild() {
-	for _, f := range []*os.File{cio.child.Stdin, cio.child.Stdout, cio.child.Stderr} {
-		if f != nil {
-			f.Close()
-		}
+	if cio.child.Stdin != nil {
+		cio.child.Stdin.Close()
 	}
 	cio.child = IO{}
 }
@@ -403,9 +334,4 @@ func (cio *containerIO) closeStdin() {
 func (cio *containerIO) close() {
 	cio.closeChild()
 	cio.closeStdin()
-	for _, f := range []*os.File{cio.stdout, cio.stderr} {
-		if f != nil {
-			f.Close()
-		}
-	}
 }

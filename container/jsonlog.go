@@ -106,7 +106,9 @@ type logWriter struct {
 	maxFiles int
 	buf      []byte
 	now      func() time.Time
-	failed   bool // a write failed and was logged
+	failed   bool // a write failed and was reported
+	// onError receives the first failed write; nil drops it.
+	onError func(error)
 }
 
 // openLogWriter opens the log file at path for appending, creating it.
@@ -145,6 +147,29 @@ func (w *logWriter) Write(stream string, line []byte) error {
 	n, err := w.f.Write(w.buf)
 	w.size += int64(n)
 	return err
+}
+
+// splitter returns a line splitter that writes the lines of stream as
+// records. The first failed write is reported to onError (once per
+// writer), later ones are dropped: the container's output must not stop
+// because its log cannot be written.
+func (w *logWriter) splitter(stream string) *lineSplitter {
+	return &lineSplitter{buf: make([]byte, 0, maxLogLine), emit: func(line []byte) {
+		if err := w.Write(stream, line); err != nil {
+			w.reportError(err)
+		}
+	}}
+}
+
+// reportError passes the first write error to onError.
+func (w *logWriter) reportError(err error) {
+	w.mu.Lock()
+	first := !w.failed
+	w.failed = true
+	w.mu.Unlock()
+	if first && w.onError != nil {
+		w.onError(err)
+	}
 }
 
 // rotate shifts json.log.N to json.log.N+1, dropping the oldest, and

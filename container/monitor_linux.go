@@ -39,12 +39,14 @@ type RunOptions struct {
 type Hook func(ctx context.Context, c *Container, pid int) (cleanup func(context.Context) error, err error)
 
 // NewLaunchOptions returns the launch settings of a container with the
-// given network mode and stdio flags. Rootless, it reads the caller's id
-// mapping, and fails with the fix when there is none.
+// given network mode and stdio flags. Without a terminal, the container's
+// stdin is stdio.Stdin (with openStdin) and its output goes to pipes, which
+// the monitor copies to the log and to stdio. Rootless, it reads the
+// caller's id mapping, and fails with the fix when there is none.
 func NewLaunchOptions(network string, openStdin, tty bool, stdio IO, logger *slog.Logger) (LaunchOptions, error) {
 	opts := LaunchOptions{Rootless: userns.Rootless(), NewNetNS: network != NetworkHost, Logger: logger}
 	if !tty {
-		opts.Stdout, opts.Stderr = stdio.Stdout, stdio.Stderr
+		opts.CaptureOutput = true
 		if openStdin {
 			opts.Stdin = stdio.Stdin
 		}
@@ -98,11 +100,29 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	if err != nil {
 		return -1, err
 	}
+	logw, err := s.openLog(c)
+	if err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		return -1, err
+	}
+	defer logw.Close()
 	var tty *terminal
+	var relay *outputRelay
 	if p.Console != nil {
-		if tty, err = attachTerminal(p.Console, opts.IO.Stdin, opts.IO.Stdout, c.Config.OpenStdin); err != nil {
+		out := &teeWriter{w: opts.IO.Stdout, log: logw.splitter(StreamStdout)}
+		defer out.log.Flush()
+		if tty, err = attachTerminal(p.Console, opts.IO.Stdin, out, c.Config.OpenStdin); err != nil {
 			_ = p.Signal(unix.SIGKILL)
 		}
+	} else {
+		relay = relayOutput(p, logw, func(stream string, data []byte) {
+			w := opts.IO.Stdout
+			if stream == StreamStderr {
+				w = opts.IO.Stderr
+			}
+			_, _ = w.Write(data)
+		})
 	}
 	stopForwarding := forwardSignals(signals, p)
 	code, waitErr := p.Wait()
@@ -110,6 +130,10 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	if tty != nil {
 		tty.close()
 	}
+	if relay != nil {
+		relay.wait(outputDrainTimeout)
+	}
+	p.closeOutput()
 	s.clearStopRequest(c)
 	if err := s.recordExit(c, StatusExited, code); err != nil {
 		return code, errors.Join(waitErr, err)

@@ -28,8 +28,11 @@ type LaunchOptions struct {
 	// terminal. A nil Stdin is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+	// CaptureOutput gives the process pipes as stdout and stderr, in
+	// place of Stdout and Stderr, whose read ends the [Process] holds.
 	// Logger receives the init's log lines; nil discards them.
 	Logger *slog.Logger
+	CaptureOutput bool
 	// Init starts the init from a sealed copy of the gocker binary,
 	// because with --init it stays the container's PID 1.
 	Init bool
@@ -47,6 +50,9 @@ type Launch struct {
 	maps       chan error // receives once: the result of writing the id maps
 	mapsDone   bool       // maps has been received from
 	abortOnce  sync.Once
+	// stdout and stderr are the read ends of the output pipes, with
+	// CaptureOutput.
+	stdout, stderr *os.File
 }
 
 // Process is a started container init, which became the container's
@@ -57,6 +63,9 @@ type Process struct {
 	Pid int
 	// Console is the pty master when the container has a terminal.
 	Console *os.File
+	// Stdout and Stderr are the read ends of the process's output pipes
+	// when it was launched with CaptureOutput.
+	Stdout, Stderr *os.File
 }
 
 // LaunchInit starts a container init in new namespaces and, rootless,
@@ -90,7 +99,25 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		defer exe.Close()
 	}
 	l.cmd = initCommand(opts, childSock, specR, exe)
+	var outW, errW *os.File
+	if opts.CaptureOutput {
+		if l.stdout, outW, err = os.Pipe(); err == nil {
+			l.stderr, errW, err = os.Pipe()
+		}
+		if err != nil {
+			l.closeOutput()
+			outW.Close()
+			l.parentSock.Close()
+			specW.Close()
+			return nil, err
+		}
+		l.cmd.Stdout, l.cmd.Stderr = outW, errW
+		// The init holds its own copies once it runs.
+		defer outW.Close()
+		defer errW.Close()
+	}
 	if err := l.cmd.Start(); err != nil {
+		l.closeOutput()
 		l.parentSock.Close()
 		specW.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
@@ -118,13 +145,22 @@ func (l *Launch) Abort() {
 		_ = l.cmd.Wait()
 		l.parentSock.Close()
 		l.specW.Close()
+		l.closeOutput()
 	})
+}
+
+func (l *Launch) closeOutput() {
+	for _, f := range []*os.File{l.stdout, l.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // Start sends spec to the init once its id maps exist and returns when the
 // container's process runs, or with a *StartError when it cannot run.
 func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr error) {
-	p := &Process{cmd: l.cmd, Pid: l.cmd.Process.Pid}
+	p := &Process{cmd: l.cmd, Pid: l.cmd.Process.Pid, Stdout: l.stdout, Stderr: l.stderr}
 	defer func() {
 		if retErr != nil {
 			l.Abort()

@@ -23,7 +23,7 @@ type terminal struct {
 // attachTerminal puts the user's terminal in raw mode, copies the
 // container's output to out and, with interactive, in to the container.
 // The pty follows the size of in's terminal, also on later resizes.
-func attachTerminal(master *os.File, in, out *os.File, interactive bool) (*terminal, error) {
+func attachTerminal(master, in *os.File, out io.Writer, interactive bool) (*terminal, error) {
 	t := &terminal{master: master, restore: func() {}, stopSig: func() {}}
 	if in != nil && term.IsTerminal(int(in.Fd())) {
 		state, err := term.MakeRaw(int(in.Fd()))

@@ -74,6 +74,11 @@ func TestStartAttach(t *testing.T) {
 	if res.code != 4 || res.stdout != "out\n" || res.stderr != "err\n" {
 		t.Errorf("start -a: %s", res)
 	}
+	// The log holds the foreground run and the attached one.
+	res = g.try("logs", "att")
+	if res.stdout != "out\nout\n" || res.stderr != "err\nerr\n" {
+		t.Errorf("logs after run and start -a: %s", res)
+	}
 	g.ok("run", "-d", "-i", "--name", "cat", "busybox", "sh", "-c", "cat; exit 6")
 	g.ok("stop", "-t", "1", "cat")
 	res = g.tryInput("through the monitor\n", "start", "-ai", "cat")
