@@ -51,12 +51,12 @@ type MonitorOptions struct {
 	Attach bool
 }
 
-// Monitor is the detached monitor of container c, which the calling
-// process owns until it returns: it holds the monitor lock, starts the
-// container, reports the outcome of the first start to the gocker command
-// on conn, writes the container's output to its log, forwards the signals
-// it receives, records each exit, restarts the container as its restart
-// policy says, and removes it at the end when it was run with --rm.
+// Monitor makes the calling process the detached monitor of container c
+// until it returns. It holds the monitor lock, starts the container and
+// reports the outcome of the first start to the gocker command on conn.
+// It writes the container's output to its log, forwards the signals it
+// receives, records each exit and restarts the container when its restart
+// policy requires. At the end it removes a container run with --rm.
 func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, opts MonitorOptions) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -117,8 +117,8 @@ type monitor struct {
 	signals chan os.Signal
 }
 
-// loop runs the container, again and again while its restart policy says
-// so.
+// loop runs the container, and runs it again for as long as its restart
+// policy requires.
 func (m *monitor) loop(ctx context.Context) error {
 	var backoff restartBackoff
 	policy := m.c.HostConfig.RestartPolicy
@@ -178,19 +178,8 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		return -1, err
 	}
 	defer cio.close()
-	launchOpts, err := NewLaunchOptions(m.c.HostConfig.NetworkMode, m.c.Config.OpenStdin, m.c.Config.Tty, cio.child, m.opts.Logger)
-	if err != nil {
-		m.store.recordStartFailure(m.c, err)
-		return -1, err
-	}
-	launchOpts.Init = m.c.HostConfig.Init
-	launch, err := LaunchInit(ctx, launchOpts)
-	cio.closeChild()
-	if err != nil {
-		m.store.recordStartFailure(m.c, err)
-		return -1, err
-	}
-	p, cleanups, err := m.store.startContainer(ctx, m.c, launch, m.opts.RunOptions)
+
+	p, cleanups, err := m.start(ctx, cio)
 	defer func() {
 		if err := runCleanups(context.WithoutCancel(ctx), cleanups); err != nil {
 			m.log.Warn("clean up container resources", "error", err)
@@ -207,18 +196,12 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 			_ = m.conn.close()
 		}
 	}
-	trimMemory()
+	m.trimMemory(ctx)
 	// Once more when the run has settled, for what its first seconds
 	// touched.
 	settled := time.AfterFunc(trimAgainAfter, trimMemory)
 	defer settled.Stop()
-	if m.log.Enabled(ctx, slog.LevelDebug) {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m.log.Debug("memory after start", "heap_inuse", ms.HeapInuse, "heap_idle", ms.HeapIdle,
-			"heap_released", ms.HeapReleased, "stack_inuse", ms.StackInuse, "sys", ms.Sys,
-			"gc_sys", ms.GCSys, "other_sys", ms.OtherSys, "mspan_inuse", ms.MSpanInuse)
-	}
+
 	relay := m.relayOutput(p, attached)
 	if attached {
 		go m.relayInput(cio, p)
@@ -233,6 +216,38 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		_ = m.conn.close()
 	}
 	return code, err
+}
+
+// start launches the init with cio's stdin and starts the container,
+// recording a failure to start.
+func (m *monitor) start(ctx context.Context, cio *containerIO) (*Process, []func(context.Context) error, error) {
+	launchOpts, err := NewLaunchOptions(m.c.HostConfig.NetworkMode, m.c.Config.OpenStdin, m.c.Config.Tty, cio.child, m.opts.Logger)
+	if err != nil {
+		m.store.recordStartFailure(m.c, err)
+		return nil, nil, err
+	}
+	launchOpts.Init = m.c.HostConfig.Init
+	launch, err := LaunchInit(ctx, launchOpts)
+	cio.closeChild()
+	if err != nil {
+		m.store.recordStartFailure(m.c, err)
+		return nil, nil, err
+	}
+	return m.store.startContainer(ctx, m.c, launch, m.opts.RunOptions)
+}
+
+// trimMemory trims the monitor's memory and logs the Go runtime's figures
+// at debug level.
+func (m *monitor) trimMemory(ctx context.Context) {
+	trimMemory()
+	if !m.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.log.Debug("memory after start", "heap_inuse", ms.HeapInuse, "heap_idle", ms.HeapIdle,
+		"heap_released", ms.HeapReleased, "stack_inuse", ms.StackInuse, "sys", ms.Sys,
+		"gc_sys", ms.GCSys, "other_sys", ms.OtherSys, "mspan_inuse", ms.MSpanInuse)
 }
 
 // trimAgainAfter is when, after a start, the monitor trims its memory a
@@ -288,15 +303,15 @@ func (m *monitor) relayInput(cio *containerIO, p *Process) {
 			}
 		}
 	}
-	// With its command gone, the container sees the end of its input,
+	// With its command gone, the container reads the end of its input,
 	// as the command's own input would have ended.
 	cio.closeStdin()
 }
 
 // containerIO is the monitor's side of a container's stdin without a
-// terminal: a pipe with -i, which the monitor keeps open so that the
-// container's input does not end while nobody is attached. child holds
-// the ends the init receives.
+// terminal: a pipe with -i. The monitor keeps it open, so that the
+// container's input does not end while no gocker command is attached.
+// child holds the end the init receives.
 type containerIO struct {
 	stdin     *os.File
 	child     IO

@@ -44,6 +44,10 @@ type InspectState struct {
 	Error      string    `json:"Error"`
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// MonitorPid is the host pid of the process that monitors the
+	// running container, as Podman's ConmonPid; Docker has no such
+	// field.
+	MonitorPid int `json:"MonitorPid,omitempty"`
 }
 
 // InspectHost is Docker's HostConfig object.
@@ -173,7 +177,7 @@ func (s *Store) Inspect(c *Container, layersDir string) Inspect {
 }
 
 func inspectState(st State) InspectState {
-	return InspectState{
+	out := InspectState{
 		Status:     st.Status,
 		Running:    st.Status == StatusRunning,
 		Restarting: st.Status == StatusRestarting,
@@ -184,6 +188,10 @@ func inspectState(st State) InspectState {
 		StartedAt:  st.StartedAt,
 		FinishedAt: st.FinishedAt,
 	}
+	if st.Status == StatusRunning || st.Status == StatusRestarting {
+		out.MonitorPid = st.MonitorPid
+	}
+	return out
 }
 
 func inspectHost(h HostConfig) InspectHost {

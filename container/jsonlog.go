@@ -15,10 +15,10 @@ import (
 )
 
 // The container's output is kept in json.log in its directory, in the
-// format of Docker's json-file driver: one JSON object per line with the
+// format of Docker's json-file driver. Each line is one JSON object: the
 // output ("log", a line with its newline), the stream it came from
-// ("stdout" or "stderr") and the time gocker read it ("time", RFC 3339 with
-// nanoseconds, UTC):
+// ("stdout" or "stderr"), and the time gocker read it ("time", RFC 3339
+// with nanoseconds, UTC):
 //
 //	{"log":"hello\n","stream":"stdout","time":"2024-05-01T10:00:00.123456789Z"}
 //

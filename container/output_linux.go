@@ -9,8 +9,8 @@ import (
 
 // outputDrainTimeout bounds how long a monitor keeps reading output after
 // the container's process exited. Every process in the container dies
-// with it, closing its end of the pipes or pty; only a process outside
-// that holds them open could make the reads last longer.
+// with it and closes its end of the pipes or pty, so only a process
+// outside that holds them open could make the reads last longer.
 const outputDrainTimeout = 2 * time.Second
 
 // outputRelay copies a container's output pipes until they end.
@@ -20,8 +20,8 @@ type outputRelay struct {
 }
 
 // relayOutput starts copying the stdout and stderr pipes of p to the log
-// and to sink, which receives each chunk as it was read, with its stream;
-// sink may be nil.
+// and to sink. Sink, which may be nil, receives each chunk as it was read,
+// with its stream.
 func relayOutput(p *Process, logw *logWriter, sink func(stream string, data []byte)) *outputRelay {
 	r := &outputRelay{sources: []*os.File{p.Stdout, p.Stderr}}
 	r.done.Add(2)

@@ -80,48 +80,41 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		return nil, os.NewSyscallError("socketpair", err)
 	}
 	l := &Launch{parentSock: os.NewFile(uintptr(fds[0]), "sync-parent"), logger: opts.Logger, maps: make(chan error, 1)}
+	defer func() {
+		if retErr != nil {
+			l.closeFiles()
+		}
+	}()
 	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer childSock.Close()
 	specR, specW, err := os.Pipe()
 	if err != nil {
-		l.parentSock.Close()
 		return nil, err
 	}
 	defer specR.Close()
 	l.specW = specW
+
 	var exe *os.File
 	if opts.Init {
 		if exe, err = sealedExecutable(); err != nil {
-			l.parentSock.Close()
-			specW.Close()
 			return nil, err
 		}
 		defer exe.Close()
 	}
 	l.cmd = initCommand(opts, childSock, specR, exe)
-	var outW, errW *os.File
 	if opts.CaptureOutput {
-		if l.stdout, outW, err = os.Pipe(); err == nil {
-			l.stderr, errW, err = os.Pipe()
-		}
+		outW, errW, err := l.captureOutput()
 		if err != nil {
-			l.closeOutput()
-			outW.Close()
-			l.parentSock.Close()
-			specW.Close()
 			return nil, err
 		}
-		l.cmd.Stdout, l.cmd.Stderr = outW, errW
 		// The init holds its own copies once it runs.
 		defer outW.Close()
 		defer errW.Close()
 	}
 	if err := l.cmd.Start(); err != nil {
-		l.closeOutput()
-		l.parentSock.Close()
-		specW.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
+
 	if !opts.Rootless {
 		l.maps <- nil
 		return l, nil
@@ -129,6 +122,21 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 	pid := l.cmd.Process.Pid
 	go func() { l.maps <- userns.WriteMaps(ctx, pid, opts.Mapping) }()
 	return l, nil
+}
+
+// captureOutput gives the init pipes as stdout and stderr and keeps their
+// read ends. It returns the write ends, which the caller closes once the
+// init started.
+func (l *Launch) captureOutput() (outW, errW *os.File, err error) {
+	if l.stdout, outW, err = os.Pipe(); err != nil {
+		return nil, nil, err
+	}
+	if l.stderr, errW, err = os.Pipe(); err != nil {
+		outW.Close()
+		return nil, nil, err
+	}
+	l.cmd.Stdout, l.cmd.Stderr = outW, errW
+	return outW, errW, nil
 }
 
 // Pid returns the host pid of the init.
@@ -143,14 +151,14 @@ func (l *Launch) Abort() {
 			<-l.maps
 		}
 		_ = l.cmd.Wait()
-		l.parentSock.Close()
-		l.specW.Close()
-		l.closeOutput()
+		l.closeFiles()
 	})
 }
 
-func (l *Launch) closeOutput() {
-	for _, f := range []*os.File{l.stdout, l.stderr} {
+// closeFiles closes the parent's ends of the sync socket, the spec pipe
+// and the output pipes.
+func (l *Launch) closeFiles() {
+	for _, f := range []*os.File{l.parentSock, l.specW, l.stdout, l.stderr} {
 		if f != nil {
 			f.Close()
 		}
