@@ -242,10 +242,7 @@ func prepareExecProcess(spec *execSpec, current capability.Capabilities, slave *
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return "", os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
 	}
-	if len(spec.Args) == 0 {
-		return "", startErrorf(ExitGockerError, "no command given")
-	}
-	return lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	return commandPath(spec.Args, spec.Env)
 }
 
 // openExecPty opens a new pty in the container's devpts instance: the

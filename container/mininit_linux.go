@@ -33,10 +33,7 @@ var miniInitComm = []byte("gocker-init\x00")
 // capabilities and no_new_privs, so the command, forked from that thread,
 // inherits them.
 func runMiniInit(spec *Spec) error {
-	if len(spec.Args) == 0 {
-		return startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
-	}
-	path, err := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	path, err := commandPath(spec.Args, spec.Env)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, err
 	}
+
 	var etcMounts []Mount
 	for _, f := range etc {
 		etcMounts = append(etcMounts, Mount{Source: f.Path, Destination: f.Destination})
@@ -186,6 +187,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, err
 	}
+
 	// Fields that hooks set (Cgroups) and the restart count stay.
 	st := &c.State
 	st.Status = StatusRunning

@@ -164,15 +164,21 @@ func limitRootCapabilities(caps []capability.Cap) error {
 // execProcess runs the container's command in place of the init. The
 // command is looked up in the container's $PATH, not the init's.
 func execProcess(spec *Spec) error {
-	if len(spec.Args) == 0 {
-		return startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
-	}
-	path, err := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	path, err := commandPath(spec.Args, spec.Env)
 	if err != nil {
 		return err
 	}
 	err = unix.Exec(path, spec.Args, spec.Env)
 	return execError(spec.Args[0], err)
+}
+
+// commandPath returns the executable of the command args, looked up in
+// the PATH of env.
+func commandPath(args, env []string) (string, error) {
+	if len(args) == 0 {
+		return "", startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
+	}
+	return lookPath(args[0], envValue(env, "PATH"))
 }
 
 func execError(name string, err error) error {

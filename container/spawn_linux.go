@@ -166,27 +166,7 @@ func (h *MonitorHandle) sendInput(in *os.File) {
 // followTerminalSize sends the size of the terminal fd now and after each
 // SIGWINCH.
 func (h *MonitorHandle) followTerminalSize(fd int) (stop func()) {
-	send := func() {
-		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
-			_ = h.conn.sendJSON(packetResize, terminalSize{Rows: ws.Row, Cols: ws.Col})
-		}
-	}
-	send()
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, unix.SIGWINCH)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-ch:
-				send()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(done)
-	}
+	return onWindowChange(fd, func(ws *unix.Winsize) {
+		_ = h.conn.sendJSON(packetResize, terminalSize{Rows: ws.Row, Cols: ws.Col})
+	})
 }

@@ -30,9 +30,9 @@ type LaunchOptions struct {
 	Stdout, Stderr *os.File
 	// CaptureOutput gives the process pipes as stdout and stderr, in
 	// place of Stdout and Stderr, whose read ends the [Process] holds.
+	CaptureOutput bool
 	// Logger receives the init's log lines; nil discards them.
 	Logger *slog.Logger
-	CaptureOutput bool
 	// Init starts the init from a sealed copy of the gocker binary,
 	// because with --init it stays the container's PID 1.
 	Init bool

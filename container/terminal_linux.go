@@ -48,12 +48,20 @@ func attachTerminal(master, in *os.File, out io.Writer, interactive bool) (*term
 }
 
 func (t *terminal) followSize(in *os.File) {
-	resize := func() {
-		if ws, err := unix.IoctlGetWinsize(int(in.Fd()), unix.TIOCGWINSZ); err == nil {
-			_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	t.stopSig = onWindowChange(int(in.Fd()), func(ws *unix.Winsize) {
+		_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	})
+}
+
+// onWindowChange calls resize with the size of the terminal fd now and
+// after each SIGWINCH, until stop is called.
+func onWindowChange(fd int, resize func(*unix.Winsize)) (stop func()) {
+	update := func() {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			resize(ws)
 		}
 	}
-	resize()
+	update()
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGWINCH)
 	done := make(chan struct{})
@@ -61,13 +69,13 @@ func (t *terminal) followSize(in *os.File) {
 		for {
 			select {
 			case <-ch:
-				resize()
+				update()
 			case <-done:
 				return
 			}
 		}
 	}()
-	t.stopSig = func() {
+	return func() {
 		signal.Stop(ch)
 		close(done)
 	}

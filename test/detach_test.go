@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,52 +54,11 @@ func (g *gocker) waitStatus(t *testing.T, ctr, want string) {
 // monitorsOf returns the pids of the detached monitors of the store at
 // root: processes whose arguments are gocker-monitor ROOT ...
 func monitorsOf(root string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	return pidsWhere(func(pid int) bool {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 1 && args[0] == "gocker-monitor" && args[1] == root && processAlive(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// assertNothingLeft checks that the store at g.root holds no container and
-// that no monitor, no recorded container process, no mount and no lock of
-// it is left.
-func (g *gocker) assertNothingLeft(t *testing.T, pids []int) {
-	t.Helper()
-	waitUntil(t, 10*time.Second, "the monitors to exit", func() bool { return len(monitorsOf(g.root)) == 0 })
-	for _, pid := range pids {
-		waitGone(t, pid)
-	}
-	entries, err := os.ReadDir(filepath.Join(g.root, "containers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != "names" && e.Name() != "names.lock" {
-			t.Errorf("left in the container store: %s", e.Name())
-		}
-	}
-	names, _ := os.ReadDir(filepath.Join(g.root, "containers", "names"))
-	if len(names) != 0 {
-		t.Errorf("names left: %v", names)
-	}
-	if m := mountsUnder(t, g.root); len(m) != 0 {
-		t.Errorf("mounts left on the host: %v", m)
-	}
-	if g.acct != nil {
-		if pids := processesOf(g.acct.uid); len(pids) != 0 {
-			t.Errorf("processes of %s left: %v", g.acct.name, pids)
-		}
-	}
+		return len(args) > 1 && args[0] == "gocker-monitor" && args[1] == root && processAlive(pid)
+	})
 }
 
 // pidOf returns the host pid of a running container's process.
@@ -300,6 +258,7 @@ func TestStopSignalsAndWait(t *testing.T) {
 	for _, name := range []string{"term", "usr1", "hup"} {
 		waitUntil(t, 10*time.Second, name+" to be ready", func() bool { return strings.Contains(g.ok("logs", name), "ready") })
 	}
+
 	waiter := startGocker(t, g, "wait", "term")
 	start := time.Now()
 	g.ok("stop", "term")
@@ -309,6 +268,7 @@ func TestStopSignalsAndWait(t *testing.T) {
 	if code := waiter.exitCode(t); code != 0 || waiter.stdout.String() != "3\n" {
 		t.Errorf("wait: exit %d, printed %q; want 3", code, waiter.stdout.String())
 	}
+
 	g.ok("stop", "usr1")
 	if got := g.ok("logs", "usr1"); got != "ready\ngot USR1\n" {
 		t.Errorf("logs after stop with --stop-signal USR1 = %q", got)
@@ -327,6 +287,7 @@ func TestStopSignalsAndWait(t *testing.T) {
 		t.Errorf("kill of an exited container: %q", stderr)
 	}
 	g.fails(125, "kill", "-s", "NOSIG", "term")
+
 	// stop of a stopped container does nothing, as in Docker.
 	g.ok("stop", "term")
 	g.runDetached(t, "--name", "sleeper", "busybox", "sleep", "1000")
@@ -339,8 +300,12 @@ func TestStopSignalsAndWait(t *testing.T) {
 func TestInspectFormat(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
-	dir := filepath.Join(env.workDir, "inspect-"+strconv.Itoa(os.Getpid()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := os.MkdirTemp(env.workDir, "inspect-")
+	if err == nil {
+		// The test user must reach the directory to bind-mount it.
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	g.runDetached(t, "--name", "ins", "-e", "A=1", "-v", dir+":/data:ro", "--restart", "on-failure:3",
@@ -378,6 +343,7 @@ func TestInspectFormat(t *testing.T) {
 		}
 		NetworkSettings map[string]any
 	}
+
 	if err := json.Unmarshal([]byte(g.ok("inspect", "ins")), &inspect); err != nil || len(inspect) != 1 {
 		t.Fatalf("inspect output: %v", err)
 	}
@@ -403,6 +369,7 @@ func TestInspectFormat(t *testing.T) {
 	if in.NetworkSettings == nil {
 		t.Error("NetworkSettings is missing")
 	}
+
 	tests := map[string]string{
 		"{{.State.Status}}":          "running",
 		"{{json .Config.Cmd}}":       `["sleep","1000"]`,

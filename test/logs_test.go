@@ -26,6 +26,7 @@ func TestLogsStreamsTailSinceTimestamps(t *testing.T) {
 	if res.code != 0 || res.stdout != "out1\nout2\nout3\n" || res.stderr != "err1\nerr2\n" {
 		t.Errorf("logs: %s", res)
 	}
+
 	tests := []struct {
 		name       string
 		args       []string
@@ -46,6 +47,7 @@ func TestLogsStreamsTailSinceTimestamps(t *testing.T) {
 			}
 		})
 	}
+
 	out := g.ok("logs", "-t", "--tail", "2", "talk")
 	stamp := regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) out3\n$`).FindStringSubmatch(out)
 	if stamp == nil {
@@ -61,6 +63,7 @@ func TestLogsStreamsTailSinceTimestamps(t *testing.T) {
 	if res.stdout != "out3\n" || strings.Contains(res.stderr, "err1") {
 		t.Errorf("logs --since %s: %s", stamp[1], res)
 	}
+
 	for _, bad := range [][]string{{"--tail", "x"}, {"--since", "yesterday"}, {"--until", "-5m"}} {
 		stderr := g.fails(125, append(append([]string{"logs"}, bad...), "talk")...)
 		if !strings.Contains(stderr, bad[0]) {
@@ -99,6 +102,7 @@ func TestLogsRotation(t *testing.T) {
 	g.runDetached(t, "--name", "chatty", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "busybox",
 		"sh", "-c", `i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done`)
 	g.ok("wait", "chatty")
+
 	dir := filepath.Join(g.root, "containers", g.field(t, "chatty", "{{.Id}}"))
 	var files []string
 	for _, name := range []string{"json.log", "json.log.1", "json.log.2", "json.log.3"} {
@@ -125,6 +129,7 @@ func TestLogsRotation(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.SplitN(string(data), "\n", 2)[0]), &rec); err != nil || rec.Stream != "stdout" || rec.Time.IsZero() {
 		t.Errorf("first record of json.log = %+v (%v), want a json-file record", rec, err)
 	}
+
 	lines := strings.Split(strings.TrimSpace(g.ok("logs", "chatty")), "\n")
 	if len(lines) < 100 || lines[len(lines)-1] != "line 299" {
 		t.Fatalf("logs after rotation: %d lines ending %q", len(lines), lines[len(lines)-1])

@@ -79,6 +79,7 @@ func TestStartAttach(t *testing.T) {
 	if res.stdout != "out\nout\n" || res.stderr != "err\nerr\n" {
 		t.Errorf("logs after run and start -a: %s", res)
 	}
+
 	g.ok("run", "-d", "-i", "--name", "cat", "busybox", "sh", "-c", "cat; exit 6")
 	g.ok("stop", "-t", "1", "cat")
 	res = g.tryInput("through the monitor\n", "start", "-ai", "cat")
@@ -88,6 +89,7 @@ func TestStartAttach(t *testing.T) {
 	if got := g.ok("logs", "cat"); got != "through the monitor\n" {
 		t.Errorf("logs after start -ai = %q", got)
 	}
+
 	// A restart policy needs the monitor, so run without -d attaches to
 	// the first run through it.
 	res = g.tryInput("piped\n", "run", "-i", "--name", "pol", "--restart", "on-failure:1", "busybox", "sh", "-c", "cat; exit 2")
@@ -139,6 +141,7 @@ func TestMonitorKilled(t *testing.T) {
 	if err := syscall.Kill(monitors[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+
 	// The container dies with its monitor (PR_SET_PDEATHSIG).
 	waitGone(t, pid)
 	out := g.ok("ps", "-a")
@@ -151,6 +154,7 @@ func TestMonitorKilled(t *testing.T) {
 	if got := g.field(t, "orphan", "{{.State.Status}} {{.State.Running}} {{.State.Pid}}"); got != "exited false 0" {
 		t.Errorf("inspect after the monitor was killed: %q", got)
 	}
+
 	// No stale lock: the container starts again, and rm -f cleans up.
 	g.ok("start", "orphan")
 	g.ok("exec", "orphan", "true")
@@ -180,6 +184,7 @@ func TestTwentyDetachedContainers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+
 	var names []string
 	var pids []int
 	for i, res := range results {
@@ -190,6 +195,7 @@ func TestTwentyDetachedContainers(t *testing.T) {
 		names = append(names, name)
 		pids = append(pids, g.pidOf(t, name))
 	}
+
 	ps := g.ok("ps")
 	for _, name := range names {
 		if !regexp.MustCompile(`Up .*\b` + name + `\n`).MatchString(ps) {
@@ -205,6 +211,7 @@ func TestTwentyDetachedContainers(t *testing.T) {
 			return res.stdout == fmt.Sprintf("out-%d\n", i) && res.stderr == fmt.Sprintf("err-%d\n", i)
 		})
 	}
+
 	out := g.ok(append([]string{"rm", "-f"}, names...)...)
 	if got := strings.Fields(out); len(got) != n {
 		t.Errorf("rm -f printed %q", out)

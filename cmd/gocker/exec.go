@@ -58,11 +58,7 @@ func execAction(c *cli.Context) error {
 		return &exitError{code: 125, err: err}
 	}
 	opts.Env = env
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	ctr, err := st.containers.Get(c.Args().First())
+	st, ctr, err := firstContainer(c)
 	if err != nil {
 		return err
 	}

@@ -39,11 +39,7 @@ func logsAction(c *cli.Context) error {
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	ctr, err := st.containers.Get(c.Args().First())
+	st, ctr, err := firstContainer(c)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
+	"github.com/gocker/gocker/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,29 +18,11 @@ var rmCommand = &cli.Command{
 // rmAction removes each named container and prints its name, as docker rm
 // does; it goes on after a failure and reports every failure at the end.
 func rmAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker rm\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
 	force := c.Bool("force")
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		ctr, err := st.containers.Get(ref)
-		switch {
-		case err != nil:
-		case force:
-			err = st.containers.ForceRemove(c.Context, ctr)
-		default:
-			err = st.containers.Remove(c.Context, ctr)
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		if force {
+			return "", st.containers.ForceRemove(c.Context, ctr)
 		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintln(c.App.Writer, ref)
-	}
-	return joinFailures(errs)
+		return "", st.containers.Remove(c.Context, ctr)
+	})
 }

@@ -26,55 +26,32 @@ exits with its exit status; -i also passes standard input on.`,
 }
 
 func startAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker start\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
-	}
 	interactive := c.Bool("interactive")
-	attach := c.Bool("attach") || interactive
-	if attach && c.NArg() > 1 {
-		return &exitError{code: 125, err: errors.New("\"gocker start -a\" attaches to one container only")}
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	if attach {
-		return startAttached(c, st, c.Args().First(), interactive)
-	}
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		if err := startOne(c, st, ref); err != nil {
-			errs = append(errs, err)
-			continue
+	if c.Bool("attach") || interactive {
+		if c.NArg() != 1 {
+			return &exitError{code: 125, err: errors.New("\"gocker start -a\" requires exactly 1 argument: CONTAINER")}
 		}
-		fmt.Fprintln(c.App.Writer, ref)
+		st, ctr, err := firstContainer(c)
+		if err != nil {
+			return err
+		}
+		return startAttached(c, st, ctr, interactive)
 	}
-	return joinFailures(errs)
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		// A running container is left as it is, as docker start does.
+		if ctr.State.Status == container.StatusRunning || ctr.State.Status == container.StatusRestarting {
+			return "", nil
+		}
+		h, err := startMonitor(c, st, ctr, false)
+		if err != nil {
+			return "", err
+		}
+		h.Close()
+		return "", nil
+	})
 }
 
-// startOne starts a container unless it runs already, as docker start
-// does.
-func startOne(c *cli.Context, st *stores, ref string) error {
-	ctr, err := st.containers.Get(ref)
-	if err != nil {
-		return err
-	}
-	if ctr.State.Status == container.StatusRunning || ctr.State.Status == container.StatusRestarting {
-		return nil
-	}
-	h, err := startMonitor(c, st, ctr, false)
-	if err != nil {
-		return err
-	}
-	h.Close()
-	return nil
-}
-
-func startAttached(c *cli.Context, st *stores, ref string, interactive bool) error {
-	ctr, err := st.containers.Get(ref)
-	if err != nil {
-		return err
-	}
+func startAttached(c *cli.Context, st *stores, ctr *container.Container, interactive bool) error {
 	if ctr.State.Status == container.StatusRunning || ctr.State.Status == container.StatusRestarting {
 		return &exitError{code: 125, err: fmt.Errorf("container %s is running already: gocker start -a attaches only to the run it starts", ctr.Name)}
 	}
@@ -86,13 +63,4 @@ func startAttached(c *cli.Context, st *stores, ref string, interactive bool) err
 		return err
 	}
 	return attachMonitor(c, h, ctr, interactive)
-}
-
-// joinFailures turns the failures of a command that works on several
-// containers into its error: exit status 1, as Docker's.
-func joinFailures(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return &exitError{code: 1, err: errors.Join(errs...)}
 }

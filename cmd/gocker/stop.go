@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/gocker/gocker/container"
 	"github.com/urfave/cli/v2"
@@ -27,29 +27,12 @@ next start.`,
 }
 
 func stopAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker stop\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
-	}
 	if c.Int("time") < 0 {
 		return &exitError{code: 125, err: fmt.Errorf("invalid --time %d: use a number of seconds, 0 or more", c.Int("time"))}
 	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		ctr, err := st.containers.Get(ref)
-		if err == nil {
-			err = st.containers.Stop(c.Context, ctr, stopTimeout(c, ctr))
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintln(c.App.Writer, ref)
-	}
-	return joinFailures(errs)
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		return "", st.containers.Stop(c.Context, ctr, stopTimeout(c, ctr))
+	})
 }
 
 var restartCommand = &cli.Command{
@@ -62,41 +45,24 @@ var restartCommand = &cli.Command{
 }
 
 func restartAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker restart\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
+	if c.Int("time") < 0 {
+		return &exitError{code: 125, err: fmt.Errorf("invalid --time %d: use a number of seconds, 0 or more", c.Int("time"))}
 	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		if err := restartOne(c, st, ref); err != nil {
-			errs = append(errs, err)
-			continue
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		if err := st.containers.Stop(c.Context, ctr, stopTimeout(c, ctr)); err != nil {
+			return "", err
 		}
-		fmt.Fprintln(c.App.Writer, ref)
-	}
-	return joinFailures(errs)
-}
-
-func restartOne(c *cli.Context, st *stores, ref string) error {
-	ctr, err := st.containers.Get(ref)
-	if err != nil {
-		return err
-	}
-	if err := st.containers.Stop(c.Context, ctr, stopTimeout(c, ctr)); err != nil {
-		return err
-	}
-	if ctr, err = st.containers.Get(ctr.ID); err != nil {
-		return err
-	}
-	h, err := startMonitor(c, st, ctr, false)
-	if err != nil {
-		return err
-	}
-	h.Close()
-	return nil
+		ctr, err := st.containers.Get(ctr.ID)
+		if err != nil {
+			return "", err
+		}
+		h, err := startMonitor(c, st, ctr, false)
+		if err != nil {
+			return "", err
+		}
+		h.Close()
+		return "", nil
+	})
 }
 
 var killCommand = &cli.Command{
@@ -113,30 +79,13 @@ end its restart policy until the next start; other signals do not.`,
 }
 
 func killAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker kill\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
-	}
 	sig, err := container.ParseSignal(c.String("signal"))
 	if err != nil {
 		return &exitError{code: 125, err: fmt.Errorf("invalid --signal: %w", err)}
 	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		ctr, err := st.containers.Get(ref)
-		if err == nil {
-			err = st.containers.Kill(c.Context, ctr, sig)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintln(c.App.Writer, ref)
-	}
-	return joinFailures(errs)
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		return "", st.containers.Kill(c.Context, ctr, sig)
+	})
 }
 
 var waitCommand = &cli.Command{
@@ -147,25 +96,8 @@ var waitCommand = &cli.Command{
 }
 
 func waitAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker wait\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ref := range c.Args().Slice() {
-		ctr, err := st.containers.Get(ref)
-		var code int
-		if err == nil {
-			code, err = st.containers.Wait(c.Context, ctr)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintln(c.App.Writer, code)
-	}
-	return joinFailures(errs)
+	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
+		code, err := st.containers.Wait(c.Context, ctr)
+		return strconv.Itoa(code), err
+	})
 }

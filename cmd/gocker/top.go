@@ -22,11 +22,7 @@ func topAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return &exitError{code: 125, err: errors.New("\"gocker top\" requires exactly 1 argument: CONTAINER (ps options are not supported)")}
 	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	ctr, err := st.containers.Get(c.Args().First())
+	st, ctr, err := firstContainer(c)
 	if err != nil {
 		return err
 	}

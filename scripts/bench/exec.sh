@@ -41,57 +41,17 @@ BENCH_RUNS=${BENCH_RUNS:-50}
 BENCH_WARMUP=${BENCH_WARMUP:-5}
 BENCH_SETTLE=${BENCH_SETTLE:-20}
 PACKAGES="hyperfine podman runc uidmap busybox-static jq"
-SAFE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Subdirectories of BENCH_DIR that this script creates and removes again.
 WORK_SUBDIRS="bin userbin image gocker podman config data run"
+# shellcheck source=scripts/bench/lib.sh
+. "$REPO/scripts/bench/lib.sh"
 
-log() { echo "bench: $*" >&2; }
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0): it installs packages, creates the user $BENCH_USER and runs the benchmark as that user"
-case $BENCH_DIR in
-/) die "BENCH_DIR=/ is not allowed: use a directory of its own such as /var/tmp/gocker-bench-exec" ;;
-/*) BENCH_DIR=${BENCH_DIR%/} ;;
-*) die "BENCH_DIR must be an absolute path, got \"$BENCH_DIR\"" ;;
-esac
-case $BENCH_DIR in
-*[[:space:]\'\"\\]*) die "BENCH_DIR must not contain spaces, quotes or backslashes: hyperfine splits its command lines into words" ;;
-esac
-for n in BENCH_RUNS BENCH_WARMUP BENCH_SETTLE; do
-	case ${!n} in
-	'' | *[!0-9]*) die "$n must be a whole number, got \"${!n}\"" ;;
-	esac
-done
+bench_check_settings BENCH_RUNS BENCH_WARMUP BENCH_SETTLE
 [ "$BENCH_RUNS" -ge 2 ] || die "BENCH_RUNS must be at least 2, got $BENCH_RUNS"
-
-missing=""
-for p in $PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	log "installing$missing"
-	apt-get -o DPkg::Lock::Timeout=600 update -q
-	# shellcheck disable=SC2086 # one word per package
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
-fi
+bench_install $PACKAGES
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 [ -x "$GO" ] || die "go not found in PATH or at /usr/local/go/bin/go: set GO=/path/to/go"
-
-# The bench user and its subordinate ids, as scripts/bench/start.sh makes
-# them: a range after the highest one in use.
-if ! id "$BENCH_USER" >/dev/null 2>&1; then
-	log "creating user $BENCH_USER"
-	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$BENCH_USER"
-fi
-for f in /etc/subuid /etc/subgid; do
-	touch "$f"
-	grep -q "^$BENCH_USER:" "$f" || awk -F: -v u="$BENCH_USER" 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print u ":" m ":65536"}' "$f" >>"$f"
-done
-BENCH_UID=$(id -u "$BENCH_USER")
-BENCH_HOME=$(getent passwd "$BENCH_USER" | cut -d: -f6)
+bench_create_user
 
 RUN_DIR=$BENCH_DIR/run
 RESULTS=$BENCH_DIR/results
@@ -105,42 +65,12 @@ install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR"
 exec 9>"$BENCH_DIR/.lock"
 flock -n 9 || die "another benchmark run holds the lock $BENCH_DIR/.lock: wait for it to finish or set BENCH_DIR to another directory"
 
-as_bench() {
-	runuser -u "$BENCH_USER" -- env -i \
-		HOME="$BENCH_HOME" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
-		PATH="$SAFE_PATH" LANG=C \
-		XDG_RUNTIME_DIR="$RUN_DIR" \
-		XDG_CONFIG_HOME="$BENCH_DIR/config" \
-		XDG_DATA_HOME="$BENCH_DIR/data" \
-		"$@"
-}
-
-# The processes this script started are those of the bench user whose
-# environment carries this run's XDG_RUNTIME_DIR: gocker's monitors and
-# containers, Podman's conmons and pause process. Each is ended by its PID.
-end_bench_processes() {
-	local pid left round
-	for round in TERM KILL; do
-		left=""
-		for pid in $(pgrep -u "$BENCH_UID" || true); do
-			if tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "XDG_RUNTIME_DIR=$RUN_DIR"; then
-				left="$left $pid"
-			fi
-		done
-		[ -n "$left" ] || return 0
-		log "ending leftover processes with SIG$round:$left"
-		# shellcheck disable=SC2086 # one word per PID
-		kill -s "$round" $left 2>/dev/null || true
-		sleep 2
-	done
-}
-
 podman_ready=0
 gocker_ready=0
 complete=0
 JSON=""
 cleanup() {
-	local status=$? d
+	local status=$?
 	set +e
 	cd /
 	[ "$complete" = 1 ] || [ -z "$JSON" ] || rm -f "$JSON"
@@ -156,9 +86,7 @@ cleanup() {
 		pgrep -u "$BENCH_UID" >/dev/null || break
 		sleep 1
 	done
-	for d in $WORK_SUBDIRS; do
-		rm -rf "${BENCH_DIR:?}/$d"
-	done
+	bench_remove_workdirs
 	rm -f "$BENCH_DIR/.lock"
 	exit "$status"
 }
@@ -167,9 +95,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 end_bench_processes
-for d in $WORK_SUBDIRS; do
-	rm -rf "${BENCH_DIR:?}/$d"
-done
+bench_remove_workdirs
 for d in $WORK_SUBDIRS results; do
 	install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/$d"
 done
@@ -198,12 +124,7 @@ log "$IMAGE_NOTE"
 gocker_ready=1
 as_bench "$GOCKER" --root "$GOCKER_ROOT" import "$TARBALL" bench >/dev/null
 
-# Podman as scripts/bench/start.sh configures it: native overlay, runc,
-# cgroupfs, events to a file.
-install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/config/containers"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' "$BENCH_DIR/podman/storage" "$RUN_DIR/containers" >"$BENCH_DIR/config/containers/storage.conf"
-printf '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' >"$BENCH_DIR/config/containers/containers.conf"
-chown "$BENCH_USER:" "$BENCH_DIR"/config/containers/*.conf
+bench_podman_config
 podman_ready=1
 as_bench podman import --quiet "$TARBALL" localhost/bench:latest >/dev/null
 
