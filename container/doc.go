@@ -21,11 +21,14 @@
 // outlive a monitor. The monitor also records the pid and start time of
 // itself and of the container's process, so that a command never signals
 // or joins a recycled pid. The init gets SIGKILL when the monitor dies
-// (PR_SET_PDEATHSIG, set again after each credential change), and the
-// kernel kills every process of a PID namespace with its PID 1, so a
-// killed monitor takes its container with it; ps then shows the container
-// as exited with 137, and rm -f removes it. The cleanups of the monitor's
-// hooks do not run in that case.
+// (PR_SET_PDEATHSIG, set again after each credential change). The kernel
+// kills every process of a PID namespace with its PID 1, so a killed
+// monitor takes its container with it. ps then shows the container as
+// exited with 137, and rm -f removes it.
+//
+// NOTE: the cleanups of the hooks of a monitor killed by SIGKILL never
+// run: whatever a hook set up on the host and did not tie to the
+// container's namespaces stays behind.
 //
 // The detached monitor writes the container's output to json.log (see
 // jsonlog.go), records each exit, restarts the container as its restart

@@ -12,8 +12,8 @@ die() {
 }
 
 # bench_check_settings checks that the script runs as root, that
-# BENCH_DIR is usable, and that each variable named as an argument holds
-# a whole number. It strips a trailing / from BENCH_DIR.
+# BENCH_DIR is usable, and that each variable named as an argument is a
+# whole number. It strips a trailing / from BENCH_DIR.
 bench_check_settings() {
 	local n
 	[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0): it installs packages, creates the user $BENCH_USER and runs the benchmark as that user"
