@@ -31,9 +31,9 @@
 // container's namespaces stays behind.
 //
 // The detached monitor writes the container's output to json.log (see
-// jsonlog.go), records each exit, restarts the container as its restart
-// policy says, with Docker's growing delay, and removes a container run
-// with --rm. It is gocker's only long-lived process per container, so it
+// jsonlog.go) and records each exit. It restarts the container when its
+// restart policy requires, after Docker's growing delay, and removes a
+// container run with --rm. It is gocker's only long-lived process per container, so it
 // keeps its memory small: it needs no periodic garbage collection, since
 // it allocates nothing per line of output, and once the container runs
 // it drops from its page tables the pages of the binary that start-up

@@ -33,16 +33,17 @@ var namespaceFlags = map[string]int{
 	"mnt":    unix.CLONE_NEWNS,
 }
 
-// execHelperMain is the exec helper: it runs in the container's user
-// namespace (nsenter put it there) from a sealed copy of the binary, with
-// its argument the file descriptor of its execSpec.
+// execHelperMain is the exec helper. It runs in the container's user
+// namespace (nsenter put it there, unless the container has none of its
+// own), from the binary or a sealed copy of it (see execHelperBinary). Its
+// argument is the file descriptor of its execSpec.
 //
 // Joining a mount namespace needs a thread that shares its filesystem
-// attributes with no other (unshare(CLONE_FS)), and setns(2) of the other
-// namespaces, the credentials, capabilities and no_new_privs are
-// per-thread too, so all of it happens on the main thread, locked, and the
-// process is forked from that thread: the child inherits the thread's
-// state, as os/exec documents. The helper itself never enters the
+// attributes with no other (unshare(CLONE_FS)). setns(2) of the other
+// namespaces, the credentials, the capabilities and no_new_privs are
+// per-thread too. So all of it happens on the main thread, locked, and
+// the process is forked from that thread, whose state the child inherits,
+// as os/exec documents. The helper itself never enters the
 // container's PID namespace (setns(2) of a PID namespace moves only later
 // children), so no process in the container can see it.
 func execHelperMain() {
@@ -144,6 +145,47 @@ func startExecProcess(spec *execSpec, current capability.Capabilities) (int, err
 	if err != nil {
 		return 0, err
 	}
+
+	// NOTE: the process does not die with gocker exec: it is left to the
+	// container's PID 1, which inherits it, as docker exec leaves it.
+	// PR_SET_PDEATHSIG is out of reach here, because Go's forked child
+	// (syscall.forkAndExecInChild) kills itself when getppid(2) does not
+	// return its parent's pid, which it cannot across PID namespaces. A
+	// terminal's hangup still ends a shell that gocker exec -t ran.
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, forwardedSignals...)
+	pid, err := syscall.ForkExec(path, spec.Args, execProcAttr(spec, slave, devNull))
+	devNull.Close()
+	if err != nil {
+		return 0, execError(spec.Args[0], err)
+	}
+	if spec.Detach {
+		return 0, nil
+	}
+
+	var tty *terminal
+	if master != nil {
+		slave.Close()
+		if tty, err = relayExecTerminal(master, spec.Interactive); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	go func() {
+		for sig := range signals {
+			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+	}()
+	status := waitExecProcess(pid)
+	if tty != nil {
+		tty.closeWithin(execOutputGrace)
+	}
+	return status, nil
+}
+
+// execProcAttr returns the process's attributes: a session of its own,
+// and as stdio the pty's terminal side, the helper's own stdio (stdin only
+// with -i), or /dev/null when detached.
+func execProcAttr(spec *execSpec, slave, devNull *os.File) *syscall.ProcAttr {
 	attr := &syscall.ProcAttr{Env: spec.Env, Sys: &syscall.SysProcAttr{Setsid: true}}
 	switch {
 	case spec.Detach:
@@ -158,34 +200,11 @@ func startExecProcess(spec *execSpec, current capability.Capabilities) (int, err
 		}
 		attr.Files = []uintptr{stdin, 1, 2}
 	}
-	// NOTE: the process does not die with gocker exec: it is left to the
-	// container's PID 1, which inherits it, as docker exec leaves it.
-	// PR_SET_PDEATHSIG cannot be had from Go here: os/exec's child checks
-	// that getppid(2) returns its parent's pid, which it does not across
-	// PID namespaces, and kills itself. A terminal's hangup still ends a
-	// shell that gocker exec -t ran.
-	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, forwardedSignals...)
-	pid, err := syscall.ForkExec(path, spec.Args, attr)
-	if err != nil {
-		return 0, execError(spec.Args[0], err)
-	}
-	devNull.Close()
-	if spec.Detach {
-		return 0, nil
-	}
-	var tty *terminal
-	if master != nil {
-		slave.Close()
-		if tty, err = relayExecTerminal(master, spec.Interactive); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-		}
-	}
-	go func() {
-		for sig := range signals {
-			_ = unix.Kill(pid, sig.(unix.Signal))
-		}
-	}()
+	return attr
+}
+
+// waitExecProcess waits for pid to exit and returns its exit status.
+func waitExecProcess(pid int) int {
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(pid, &ws, 0, nil)
@@ -193,10 +212,7 @@ func startExecProcess(spec *execSpec, current capability.Capabilities) (int, err
 			break
 		}
 	}
-	if tty != nil {
-		tty.closeWithin(execOutputGrace)
-	}
-	return exitStatus(syscall.WaitStatus(ws)), nil
+	return exitStatus(syscall.WaitStatus(ws))
 }
 
 // execOutputGrace is how long gocker exec -t keeps copying output after

@@ -22,8 +22,9 @@ import (
 //
 //	{"log":"hello\n","stream":"stdout","time":"2024-05-01T10:00:00.123456789Z"}
 //
-// A line longer than maxLogLine is split into several records, of which
-// only the last ends with a newline; so is output that ends without one.
+// A line longer than maxLogLine is split into several records, and only
+// the last of them ends with a newline. Output that ends without a newline
+// gives a last record without one.
 // With a size limit, json.log is renamed to json.log.1 (json.log.1 to
 // json.log.2, and so on) before a record would make it larger than the
 // limit, and the oldest file beyond max-file is deleted.

@@ -22,10 +22,10 @@ var miniInitSignals = []os.Signal{
 // miniInitComm is the --init init's process name, NUL-terminated.
 var miniInitComm = []byte("gocker-init\x00")
 
-// runMiniInit is the init of a container run with --init: it stays PID 1,
-// runs the command as its child, passes the signals it receives on to the
-// command, reaps every process that the container orphans, and exits with
-// the command's status once the command exits. Without it, a command as
+// runMiniInit is the init of a container run with --init. It stays PID 1
+// and runs the command as its child. It passes the signals it receives on
+// to the command, reaps every process that the container orphans, and
+// exits with the command's status once the command exits. Without it, a command as
 // PID 1 ignores every signal it has no handler for and leaves orphans as
 // zombies.
 //
@@ -56,8 +56,8 @@ func runMiniInit(spec *Spec) error {
 	if err != nil {
 		return execError(spec.Args[0], err)
 	}
-	// The command runs: closing the sync socket tells the parent, as an
-	// execve(2) does without --init.
+	// The command runs. Closing the sync socket reports that to the
+	// parent, as the execve(2) does without --init.
 	unix.Close(syncFD)
 	os.Exit(superviseChild(pid, signals, children))
 	return nil

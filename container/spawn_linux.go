@@ -27,17 +27,40 @@ type MonitorHandle struct {
 // [MonitorName] with args, in a session of its own, with its stdio on
 // /dev/null and its working directory /, so that it outlives the calling
 // command and its terminal. It returns once the monitor reports the
-// outcome of the container's start; a start that failed returns a
+// outcome of the container's start. A start that failed returns a
 // *StartError with Docker's exit status for it.
 func StartMonitor(ctx context.Context, args []string) (*MonitorHandle, error) {
+	conn, err := spawnMonitor(args)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.close() })
+	defer stop()
+	ready, err := receiveReady(conn)
+	if err == nil {
+		err = ready.err()
+	}
+	if err != nil {
+		conn.close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("start container: %w", ctx.Err())
+		}
+		return nil, err
+	}
+	return &MonitorHandle{Pid: ready.Pid, conn: conn}, nil
+}
+
+// spawnMonitor starts the monitor process and returns the calling side of
+// its socket pair.
+func spawnMonitor(args []string) (*packetConn, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
 	}
 	child := os.NewFile(uintptr(fds[1]), "monitor-client")
+	defer child.Close()
 	conn, err := newPacketConn(fds[0], "monitor")
 	if err != nil {
-		child.Close()
 		unix.Close(fds[0])
 		return nil, err
 	}
@@ -47,36 +70,24 @@ func StartMonitor(ctx context.Context, args []string) (*MonitorHandle, error) {
 	cmd.Dir = "/"
 	cmd.Env = os.Environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	child.Close()
-	if err != nil {
+	if err := cmd.Start(); err != nil {
 		conn.close()
 		return nil, fmt.Errorf("start the container's monitor: %w", err)
 	}
 	// The monitor outlives this command as a rule; should it exit first,
 	// this reaps it.
 	go func() { _ = cmd.Wait() }()
-	stop := context.AfterFunc(ctx, func() { conn.close() })
-	defer stop()
-	buf := make([]byte, maxPacket)
-	kind, payload, err := conn.receive(buf)
-	if err != nil || kind != packetReady {
-		conn.close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("start container: %w", ctx.Err())
-		}
-		return nil, errors.New("the container's monitor exited without reporting the start: see monitor.log in the container's directory")
-	}
+	return conn, nil
+}
+
+// receiveReady reads the monitor's report of the start.
+func receiveReady(conn *packetConn) (monitorReady, error) {
 	var ready monitorReady
-	if err := decodePacket(payload, &ready); err != nil {
-		conn.close()
-		return nil, err
+	kind, payload, err := conn.receive(make([]byte, maxPacket))
+	if err != nil || kind != packetReady {
+		return ready, errors.New("the container's monitor exited without reporting the start: see monitor.log in the container's directory")
 	}
-	if err := ready.err(); err != nil {
-		conn.close()
-		return nil, err
-	}
-	return &MonitorHandle{Pid: ready.Pid, conn: conn}, nil
+	return ready, decodePacket(payload, &ready)
 }
 
 // Close ends the connection; the monitor and the container go on.
@@ -88,9 +99,9 @@ type AttachOptions struct {
 	// Stdin is passed on to the container; nil passes nothing.
 	Stdin          *os.File
 	Stdout, Stderr io.Writer
-	// Tty tells that the container has a terminal: its output is one
-	// stream, Stdin (when a terminal) is put in raw mode and its size is
-	// passed on. Without a terminal, the signals the command receives
+	// Tty is set for a container with a terminal. Its output is one
+	// stream, and Stdin, when it is a terminal, is put in raw mode and its
+	// size passed on. Without a terminal, the signals the command receives
 	// are forwarded to the container's process.
 	Tty bool
 }

@@ -155,7 +155,15 @@ func testDetachedLifecycle(t *testing.T, g *gocker) {
 	if inspect[0]["Name"] != "/web" || inspect[0]["Id"] != id || inspect[0]["Path"] != "sh" {
 		t.Errorf("inspect Name, Id, Path = %v, %v, %v", inspect[0]["Name"], inspect[0]["Id"], inspect[0]["Path"])
 	}
+	restartedPid := g.pidOf(t, "web")
+	if got := g.ok("restart", "-t", "0", "web"); got != "web\n" {
+		t.Errorf("restart printed %q", got)
+	}
 	lastPid := g.pidOf(t, "web")
+	if lastPid == restartedPid || g.field(t, "web", "{{.State.Status}}") != "running" {
+		t.Errorf("restart left pid %d (was %d), state %s", lastPid, restartedPid, g.field(t, "web", "{{.State.Status}}"))
+	}
+	waitGone(t, restartedPid)
 	if got := g.ok("rm", "-f", "web"); got != "web\n" {
 		t.Errorf("rm -f printed %q", got)
 	}
@@ -290,6 +298,16 @@ func TestStopSignalsAndWait(t *testing.T) {
 
 	// stop of a stopped container does nothing, as in Docker.
 	g.ok("stop", "term")
+
+	// The image's STOPSIGNAL is the default stop signal.
+	g.ok("init", "--change", "STOPSIGNAL SIGUSR2", g.busyboxRootfs(t), "usr2box")
+	g.runDetached(t, "--name", "usr2", "usr2box", "sh", "-c", fmt.Sprintf(trap, "USR2", 6, "USR2"))
+	waitUntil(t, 10*time.Second, "usr2 to be ready", func() bool { return strings.Contains(g.ok("logs", "usr2"), "ready") })
+	g.ok("stop", "usr2")
+	if got := g.field(t, "usr2", "{{.State.ExitCode}} {{.Config.StopSignal}}"); got != "6 SIGUSR2" {
+		t.Errorf("exit code and stop signal after stop = %q, want 6 SIGUSR2", got)
+	}
+
 	g.runDetached(t, "--name", "sleeper", "busybox", "sleep", "1000")
 	g.ok("kill", "sleeper")
 	if got := g.ok("wait", "sleeper"); got != "137\n" {

@@ -88,6 +88,13 @@ func TestExecOptions(t *testing.T) {
 		return g.try("exec", "box", "cat", "/tmp/detached").stdout == "done\n"
 	})
 
+	// A container on the host's network shares the host's network
+	// namespace, which exec leaves alone.
+	g.runDetached(t, "--name", "hostnet", "--network", "host", "busybox", "sleep", "1000")
+	if got := g.ok("exec", "hostnet", "hostname"); got != hostname(t)+"\n" {
+		t.Errorf("exec hostname in a container on the host's network = %q", got)
+	}
+
 	g.ok("stop", "-t", "0", "box")
 	stderr := g.fails(125, "exec", "box", "true")
 	if !strings.Contains(stderr, "container is not running") || !strings.Contains(stderr, "gocker start box") {
@@ -106,6 +113,15 @@ func TestExecAsRoot(t *testing.T) {
 	if res := g.try("exec", "box", "sh", "-c", "exit 3"); res.code != 3 {
 		t.Errorf("exit status: %s", res)
 	}
+}
+
+func hostname(t *testing.T) string {
+	t.Helper()
+	name, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // openPty returns a new pty's master and terminal, the terminal sized
@@ -155,6 +171,7 @@ func (g *gocker) runOnTerminal(t *testing.T, master, term *os.File, input string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+
 	var out strings.Builder
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -166,6 +183,7 @@ func (g *gocker) runOnTerminal(t *testing.T, master, term *os.File, input string
 		time.Sleep(300 * time.Millisecond)
 		_, _ = master.Write([]byte(input))
 	}
+
 	err := cmd.Wait()
 	code := 0
 	var exitErr *exec.ExitError
@@ -240,7 +258,7 @@ func TestExecCannotReachGockerBinaryAsRoot(t *testing.T) {
 
 // testExecCannotReachGockerBinary runs gocker exec many times, from a
 // gocker binary the container's root could write, while a process in the
-// container tries to write every gocker binary it sees. The container has
+// container tries to write every gocker binary it finds. The container has
 // CAP_SYS_PTRACE, so the helper's being non-dumpable does not stop the
 // probe: only the sealed copy does. Its PID 1 is gocker's --init, which
 // the probe sees all the time.
@@ -271,6 +289,7 @@ func testExecCannotReachGockerBinary(t *testing.T, g *gocker) {
 		}
 	}
 	before := sha256.Sum256(data)
+
 	g.runDetached(t, "--name", "probe", "--init", "--cap-add", "SYS_PTRACE", "-v", probe+":/probe:ro", "busybox", "/probe", "/tmp/stop")
 	for i := 0; i < 40; i++ {
 		res := g.tryBinary(binary, "exec", "probe", "true")
@@ -278,6 +297,7 @@ func testExecCannotReachGockerBinary(t *testing.T, g *gocker) {
 			t.Fatalf("exec %d: %s", i, res)
 		}
 	}
+
 	g.ok("exec", "probe", "touch", "/tmp/stop")
 	if got := g.ok("wait", "probe"); got != "0\n" {
 		t.Errorf("the probe exited with %q", got)

@@ -16,7 +16,7 @@ var rmCommand = &cli.Command{
 }
 
 // rmAction removes each named container and prints its name, as docker rm
-// does; it goes on after a failure and reports every failure at the end.
+// does. It goes on after a failure and reports every failure at the end.
 func rmAction(c *cli.Context) error {
 	force := c.Bool("force")
 	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
