@@ -136,3 +136,36 @@ bench_remove_workdirs() {
 		rm -rf "${BENCH_DIR:?}/$d"
 	done
 }
+
+# bench_prepare_workdirs ends what a run killed before its cleanup left
+# behind, and creates the work directories and BENCH_DIR/results afresh,
+# owned by the bench user.
+bench_prepare_workdirs() {
+	local d
+	end_bench_processes
+	bench_remove_workdirs
+	for d in $WORK_SUBDIRS results; do
+		install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/$d"
+	done
+	chmod 0700 "$RUN_DIR"
+	if ! as_bench test -w "$BENCH_DIR/bin"; then
+		die "$BENCH_USER cannot write to $BENCH_DIR/bin: every parent directory of BENCH_DIR must be searchable by $BENCH_USER"
+	fi
+}
+
+# bench_release ends the processes the run started, waits for them to be
+# reaped, and removes the work directories and the lock file.
+bench_release() {
+	end_bench_processes
+	# The ended processes and Podman's conmon processes are orphans that
+	# PID 1 reaps. On the Debian 12 VMs of this project, PID 1 is not
+	# systemd and reaps them a second or two later, so wait for the
+	# zombies to go.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pgrep -u "$BENCH_UID" >/dev/null || break
+		sleep 1
+	done
+	# The stores hold files owned by subordinate ids, so root removes them.
+	bench_remove_workdirs
+	rm -f "$BENCH_DIR/.lock"
+}

@@ -76,33 +76,14 @@ cleanup() {
 		log "removing Podman's state (podman system reset -f)"
 		as_bench podman system reset -f >/dev/null 2>&1 || log "podman system reset -f failed; its storage is removed below"
 	fi
-	end_bench_processes
-	# The ended processes and Podman's conmon processes are orphans that PID 1
-	# reaps. On the Debian 12 VMs of this project, PID 1 is not systemd and
-	# reaps them a second or two later, so wait for the zombies to go.
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		pgrep -u "$BENCH_UID" >/dev/null || break
-		sleep 1
-	done
-	# The stores hold files owned by subordinate ids, so root removes them.
-	bench_remove_workdirs
-	rm -f "$BENCH_DIR/.lock"
+	bench_release
 	exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A run that was killed before its cleanup may have left state behind.
-end_bench_processes
-bench_remove_workdirs
-for d in $WORK_SUBDIRS results; do
-	install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/$d"
-done
-chmod 0700 "$RUN_DIR"
-if ! as_bench test -w "$BENCH_DIR/bin"; then
-	die "$BENCH_USER cannot write to $BENCH_DIR/bin: every parent directory of BENCH_DIR must be searchable by $BENCH_USER"
-fi
+bench_prepare_workdirs
 cd "$BENCH_DIR"
 
 # --- gocker ---------------------------------------------------------------
