@@ -5,6 +5,7 @@ package test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -338,4 +339,52 @@ func (g *gocker) tryBinary(binary string, args ...string) result {
 		g.t.Fatal(err)
 	}
 	return res
+}
+
+// TestExecJoinsCgroupAsRoot records a cgroup in a running container's
+// state, as a hook that places the container in a cgroup does, and checks
+// that gocker exec puts its process there.
+func TestExecJoinsCgroupAsRoot(t *testing.T) {
+	g := newRootful(t)
+	g.busybox(t)
+	cgroup := fmt.Sprintf("/sys/fs/cgroup/pids/gocker-e2e-exec-%d", os.Getpid())
+	if err := os.Mkdir(cgroup, 0o755); err != nil {
+		t.Skipf("needs a cgroup v1 pids hierarchy at /sys/fs/cgroup/pids: %v", err)
+	}
+	t.Cleanup(func() {
+		// The exec'd processes are gone once the container is; rmdir
+		// fails while the cgroup has processes.
+		waitUntil(t, 10*time.Second, "the test cgroup to empty", func() bool {
+			return os.Remove(cgroup) == nil
+		})
+	})
+	id := g.runDetached(t, "--name", "grouped", "busybox", "sleep", "1000")
+	t.Cleanup(func() { g.try("rm", "-f", "grouped") })
+	statePath := filepath.Join(g.root, "containers", id, "state.json")
+	data, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal(data, &state); err != nil {
+		t.Fatal(err)
+	}
+	state["Cgroups"] = []string{cgroup}
+	if data, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statePath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := g.ok("exec", "grouped", "cat", "/proc/self/cgroup")
+	if !strings.Contains(out, "pids:/"+filepath.Base(cgroup)+"\n") {
+		t.Errorf("/proc/self/cgroup of the exec'd process = %q, want it in %s", out, cgroup)
+	}
+	g.ok("exec", "-d", "grouped", "sleep", "1000")
+	procs, err := os.ReadFile(filepath.Join(cgroup, "cgroup.procs"))
+	if err != nil || len(strings.Fields(string(procs))) != 1 {
+		t.Errorf("cgroup.procs = %q (%v), want the detached process", procs, err)
+	}
+	g.ok("rm", "-f", "grouped")
 }
