@@ -157,3 +157,16 @@ func TestLogsTerminal(t *testing.T) {
 		t.Errorf("logs of a -t container: %s", res)
 	}
 }
+
+func TestLogsOfForegroundTerminal(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	master, term := openPty(t, 24, 80)
+	out, code := g.runOnTerminal(t, master, term, "", "run", "-it", "--name", "fg", "busybox", "sh", "-c", "echo on-terminal; exit 2")
+	if code != 2 || !strings.Contains(out, "on-terminal") {
+		t.Errorf("run -it: exit %d, output %q", code, out)
+	}
+	if got := g.ok("logs", "fg"); got != "on-terminal\r\n" {
+		t.Errorf("logs of a container run with -it in the foreground = %q", got)
+	}
+}
