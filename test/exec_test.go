@@ -262,7 +262,7 @@ func TestExecCannotReachGockerBinaryAsRoot(t *testing.T) {
 // container tries to write every gocker binary it finds. The container has
 // CAP_SYS_PTRACE, so the helper's being non-dumpable does not stop the
 // probe: only the sealed copy does. Its PID 1 is gocker's --init, which
-// the probe sees all the time.
+// the probe finds in every round.
 func testExecCannotReachGockerBinary(t *testing.T, g *gocker) {
 	g.busybox(t)
 	probe, err := exeprobe()
