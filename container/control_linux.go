@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/gocker/gocker/internal/lockfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,9 +73,9 @@ func ignoreGone(err error) error {
 	return err
 }
 
-// waitSettled waits until the monitor recorded that c no longer runs (or
-// the monitor is gone, or c was removed with --rm), waking a monitor that
-// waits to restart c so that it sees the stop request.
+// waitSettled waits until the monitor recorded that c no longer runs and
+// exited, or c was removed with --rm. It wakes a monitor that waits to
+// restart c, so that the monitor finds the stop request.
 func (s *Store) waitSettled(ctx context.Context, c *Container) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
@@ -92,8 +93,12 @@ func (s *Store) waitSettled(ctx context.Context, c *Container) error {
 		case StatusRestarting:
 			s.wakeMonitor(cur)
 		default:
+			// The monitor cleans up after recording the exit; a start
+			// right after the stop needs it gone.
 			c.State = cur.State
-			return nil
+			if !lockfile.Held(s.lockPath(c.ID)) {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -61,7 +61,7 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	lock, err := s.lockStopped(ctx, c)
+	lock, err := s.lockStopped(ctx, c, monitorExitWait)
 	if err != nil {
 		err = fmt.Errorf("start container %s: %w", c.Name, ErrRunning)
 		conn.Fail(err)

@@ -241,7 +241,7 @@ func (s *Store) SaveState(c *Container) error {
 // container created with other owners are removed as root in the user
 // namespace.
 func (s *Store) Remove(ctx context.Context, c *Container) error {
-	lock, err := s.lockStopped(ctx, c)
+	lock, err := s.lockStopped(ctx, c, lockProbeWait)
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w: stop it first, or use rm -f", c.Name, ErrRunning)
 	}
@@ -294,17 +294,21 @@ func (s *Store) TryLock(c *Container) (*lockfile.Lock, error) {
 func (s *Store) lockPath(id string) string { return filepath.Join(s.Dir(id), "monitor.lock") }
 
 // lockStopped takes the monitor lock of a container that no monitor runs.
-// It waits briefly, because a gocker ps that checks the lock at the same
-// moment holds it shared for a few microseconds.
-func (s *Store) lockStopped(ctx context.Context, c *Container) (*lockfile.Lock, error) {
-	ctx, cancel := context.WithTimeout(ctx, lockProbeWait)
+// It waits up to wait, because a gocker ps that checks the lock at the
+// same moment holds it shared for a few microseconds, and a monitor that
+// recorded the container's exit still holds it while it cleans up.
+func (s *Store) lockStopped(ctx context.Context, c *Container, wait time.Duration) (*lockfile.Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	return lockfile.Exclusive(ctx, s.lockPath(c.ID))
 }
 
-// lockProbeWait bounds how long lockStopped waits for a lock held by
-// another command's check rather than by a monitor.
-const lockProbeWait = 200 * time.Millisecond
+// Waits of lockStopped: gocker rm waits only for other commands' checks,
+// a new monitor also for an old one that is about to exit.
+const (
+	lockProbeWait   = 200 * time.Millisecond
+	monitorExitWait = 10 * time.Second
+)
 
 // reconcile corrects the recorded state with what the host shows: a state
 // that says running or restarting while no monitor holds the lock belongs
