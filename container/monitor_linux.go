@@ -146,6 +146,8 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 // error and aborts the init. The cleanups of the hooks that ran are
 // returned in both cases.
 func (s *Store) startContainer(ctx context.Context, c *Container, launch *Launch, opts RunOptions) (*Process, []func(context.Context) error, error) {
+	// The hooks of this start record its cgroups afresh.
+	c.State.Cgroups = nil
 	cleanups, err := runHooks(ctx, c, launch.Pid(), opts.Hooks)
 	if err != nil {
 		launch.Abort()
