@@ -35,7 +35,10 @@ type RunOptions struct {
 
 // Hook prepares a resource for container c whose init runs as host pid
 // pid and waits for its spec. It returns the undo, which runs after the
-// container exits and must be valid even when the hook fails.
+// container exits and must be valid even when the hook fails. A hook that
+// places the container in cgroups records their directories in
+// c.State.Cgroups, where gocker exec finds them. The detached monitor runs
+// the hooks again at every restart.
 type Hook func(ctx context.Context, c *Container, pid int) (cleanup func(context.Context) error, err error)
 
 // NewLaunchOptions returns the launch settings of a container with the
