@@ -39,6 +39,13 @@ type CreateOptions struct {
 	CapAdd     []string
 	CapDrop    []string
 	AutoRemove bool
+
+	RestartPolicy RestartPolicy
+	LogConfig     LogConfig
+	Init          bool
+	// StopSignal replaces the image's STOPSIGNAL when set.
+	StopSignal  string
+	StopTimeout *int
 }
 
 // NewContainer builds the record of a new container from the image's config
@@ -58,22 +65,28 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 		Layers:   opts.Layers,
 		Rootless: userns.Rootless(),
 		Config: Config{
-			Hostname:   opts.Hostname,
-			User:       img.User,
-			Env:        MergeEnv(img.Env, opts.Env),
-			Entrypoint: img.Entrypoint,
-			Cmd:        img.Cmd,
-			WorkingDir: img.WorkingDir,
-			Tty:        opts.Tty,
-			OpenStdin:  opts.OpenStdin,
+			Hostname:    opts.Hostname,
+			User:        img.User,
+			Env:         MergeEnv(img.Env, opts.Env),
+			Entrypoint:  img.Entrypoint,
+			Cmd:         img.Cmd,
+			WorkingDir:  img.WorkingDir,
+			Tty:         opts.Tty,
+			OpenStdin:   opts.OpenStdin,
+			Labels:      img.Labels,
+			StopSignal:  img.StopSignal,
+			StopTimeout: opts.StopTimeout,
 		},
 		HostConfig: HostConfig{
-			Binds:       opts.Binds,
-			NetworkMode: opts.Network,
-			ReadOnly:    opts.ReadOnly,
-			CapAdd:      opts.CapAdd,
-			CapDrop:     opts.CapDrop,
-			AutoRemove:  opts.AutoRemove,
+			Binds:         opts.Binds,
+			NetworkMode:   opts.Network,
+			ReadOnly:      opts.ReadOnly,
+			CapAdd:        opts.CapAdd,
+			CapDrop:       opts.CapDrop,
+			AutoRemove:    opts.AutoRemove,
+			RestartPolicy: opts.RestartPolicy,
+			LogConfig:     opts.LogConfig,
+			Init:          opts.Init,
 		},
 	}
 	applyOverrides(c, opts)
@@ -90,6 +103,15 @@ func applyOverrides(c *Container, opts CreateOptions) {
 	}
 	if opts.User != "" {
 		c.Config.User = opts.User
+	}
+	if opts.StopSignal != "" {
+		c.Config.StopSignal = opts.StopSignal
+	}
+	if c.HostConfig.RestartPolicy.Name == "" {
+		c.HostConfig.RestartPolicy.Name = RestartNo
+	}
+	if c.HostConfig.LogConfig.Type == "" {
+		c.HostConfig.LogConfig.Type = LogDriverJSONFile
 	}
 	if opts.Workdir != "" {
 		c.Config.WorkingDir = opts.Workdir
@@ -153,5 +175,6 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []Mount) (*Spec, e
 		NewNetNS:     c.HostConfig.NetworkMode != NetworkHost,
 		Mounts:       c.HostConfig.Binds,
 		EtcFiles:     etcFiles,
+		Init:         c.HostConfig.Init,
 	}, nil
 }

@@ -15,6 +15,8 @@ var (
 	ErrRunning = errors.New("container is running")
 	// ErrAmbiguous means an id prefix matches more than one container.
 	ErrAmbiguous = errors.New("container id prefix is ambiguous")
+	// ErrNotRunning means the operation needs a running container.
+	ErrNotRunning = errors.New("container is not running")
 )
 
 // Exit statuses of Docker's contract for errors before the container's

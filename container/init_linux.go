@@ -15,10 +15,12 @@ import (
 // initName is argv[0] of the re-executed container init.
 const initName = "gocker-container-init"
 
-// File descriptors the parent passes to the init.
+// File descriptors the parent passes to the init. initExeFD is the sealed
+// copy of the binary that an --init init runs from.
 const (
-	syncFD = 3
-	specFD = 4
+	syncFD    = 3
+	specFD    = 4
+	initExeFD = 5
 )
 
 func init() {
@@ -35,6 +37,9 @@ func init() {
 func initMain() {
 	runtime.LockOSThread()
 	unix.CloseOnExec(syncFD)
+	// Present with --init only; the container's process must not
+	// inherit it.
+	unix.CloseOnExec(initExeFD)
 	sync := os.NewFile(syncFD, "sync")
 	err := runInit()
 	// Only failures reach this point.
@@ -57,6 +62,17 @@ func runInit() (retErr error) {
 	if err != nil {
 		return err
 	}
+	// No other process is in the container's PID namespace yet, so none
+	// can open /proc/1/exe, which is the gocker binary until the
+	// container's command replaces it. Making the init non-dumpable closes
+	// that way also for a process that joins early: /proc/PID/exe of a
+	// non-dumpable process needs CAP_SYS_PTRACE over it. It cannot be set
+	// before the id maps exist, because newuidmap checks that the caller
+	// owns /proc/PID, and a non-dumpable process's /proc/PID belongs to
+	// root. execve(2) of the command makes the process dumpable again.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+	}
 	if spec.NewNetNS {
 		if err := setLoopbackUp(); err != nil {
 			return err
@@ -71,6 +87,9 @@ func runInit() (retErr error) {
 		return err
 	}
 	debugf(spec, "switched to user %q with capabilities %v, executing %q", spec.User, spec.Capabilities, spec.Args)
+	if spec.Init {
+		return runMiniInit(spec)
+	}
 	return execProcess(spec)
 }
 

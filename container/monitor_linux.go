@@ -35,16 +35,21 @@ type RunOptions struct {
 
 // Hook prepares a resource for container c whose init runs as host pid
 // pid and waits for its spec. It returns the undo, which runs after the
-// container exits and must be valid even when the hook fails.
+// container exits and must be valid even when the hook fails. A hook that
+// places the container in cgroups records their directories in
+// c.State.Cgroups, where gocker exec finds them. The detached monitor runs
+// the hooks again at every restart.
 type Hook func(ctx context.Context, c *Container, pid int) (cleanup func(context.Context) error, err error)
 
 // NewLaunchOptions returns the launch settings of a container with the
-// given network mode and stdio flags. Rootless, it reads the caller's id
-// mapping, and fails with the fix when there is none.
+// given network mode and stdio flags. Without a terminal, the container's
+// stdin is stdio.Stdin (with openStdin) and its output goes to pipes, which
+// the monitor copies to the log and to stdio. Rootless, it reads the
+// caller's id mapping, and fails with the fix when there is none.
 func NewLaunchOptions(network string, openStdin, tty bool, stdio IO, logger *slog.Logger) (LaunchOptions, error) {
 	opts := LaunchOptions{Rootless: userns.Rootless(), NewNetNS: network != NetworkHost, Logger: logger}
 	if !tty {
-		opts.Stdout, opts.Stderr = stdio.Stdout, stdio.Stderr
+		opts.CaptureOutput = true
 		if openStdin {
 			opts.Stdin = stdio.Stdin
 		}
@@ -84,31 +89,43 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 		if err != nil {
 			return -1, err
 		}
+		launchOpts.Init = c.HostConfig.Init
 		if launch, err = LaunchInit(ctx, launchOpts); err != nil {
 			return -1, err
 		}
 	}
-	cleanups, err := runHooks(ctx, c, launch.Pid(), opts.Hooks)
+	p, cleanups, err := s.startContainer(ctx, c, launch, opts)
 	defer func() {
 		if err := runCleanups(context.WithoutCancel(ctx), cleanups); err != nil {
 			opts.Logger.Warn("clean up container resources", "container", c.ID, "error", err)
 		}
 	}()
 	if err != nil {
-		launch.Abort()
-		s.recordStartFailure(c, err)
 		return -1, err
 	}
-	p, err := s.start(ctx, c, launch, opts)
+	logw, err := s.openLog(c)
 	if err != nil {
-		s.recordStartFailure(c, err)
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
 		return -1, err
 	}
+	defer logw.Close()
 	var tty *terminal
+	var relay *outputRelay
 	if p.Console != nil {
-		if tty, err = attachTerminal(p.Console, opts.IO.Stdin, opts.IO.Stdout, c.Config.OpenStdin); err != nil {
+		out := &teeWriter{w: opts.IO.Stdout, log: logw.splitter(StreamStdout)}
+		defer out.log.Flush()
+		if tty, err = attachTerminal(p.Console, opts.IO.Stdin, out, c.Config.OpenStdin); err != nil {
 			_ = p.Signal(unix.SIGKILL)
 		}
+	} else {
+		relay = relayOutput(p, logw, func(stream string, data []byte) {
+			w := opts.IO.Stdout
+			if stream == StreamStderr {
+				w = opts.IO.Stderr
+			}
+			_, _ = w.Write(data)
+		})
 	}
 	stopForwarding := forwardSignals(signals, p)
 	code, waitErr := p.Wait()
@@ -117,14 +134,36 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 	if tty != nil {
 		tty.close()
 	}
-	c.State.Status = StatusExited
-	c.State.ExitCode = code
-	c.State.Pid = 0
-	c.State.FinishedAt = time.Now().UTC()
-	if err := s.SaveState(c); err != nil {
+	if relay != nil {
+		relay.wait(outputDrainTimeout)
+	}
+	p.closeOutput()
+	s.clearStopRequest(c)
+	if err := s.recordExit(c, StatusExited, code); err != nil {
 		return code, errors.Join(waitErr, err)
 	}
 	return code, waitErr
+}
+
+// startContainer runs the hooks for the init of launch and starts the
+// container's process, recording c as running. On failure it records the
+// error and aborts the init. The cleanups of the hooks that ran are
+// returned in both cases.
+func (s *Store) startContainer(ctx context.Context, c *Container, launch *Launch, opts RunOptions) (*Process, []func(context.Context) error, error) {
+	// The hooks of this start record its cgroups afresh.
+	c.State.Cgroups = nil
+	cleanups, err := runHooks(ctx, c, launch.Pid(), opts.Hooks)
+	if err != nil {
+		launch.Abort()
+		s.recordStartFailure(c, err)
+		return nil, cleanups, err
+	}
+	p, err := s.start(ctx, c, launch, opts)
+	if err != nil {
+		s.recordStartFailure(c, err)
+		return nil, cleanups, err
+	}
+	return p, cleanups, nil
 }
 
 func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts RunOptions) (_ *Process, retErr error) {
@@ -141,6 +180,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, err
 	}
+
 	var etcMounts []Mount
 	for _, f := range etc {
 		etcMounts = append(etcMounts, Mount{Source: f.Path, Destination: f.Destination})
@@ -158,14 +198,34 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, err
 	}
-	c.State = State{Status: StatusRunning, Pid: p.Pid, StartedAt: time.Now().UTC()}
-	c.State.PidStartTime, _ = processStartTime(p.Pid)
+
+	// Fields that hooks set (Cgroups) and the restart count stay.
+	st := &c.State
+	st.Status = StatusRunning
+	st.Pid = p.Pid
+	st.PidStartTime, _ = processStartTime(p.Pid)
+	st.MonitorPid = os.Getpid()
+	st.MonitorStartTime, _ = processStartTime(st.MonitorPid)
+	st.StartedAt = time.Now().UTC()
+	st.ExitCode = 0
+	st.Error = ""
 	if err := s.SaveState(c); err != nil {
 		_ = p.Signal(unix.SIGKILL)
 		_, _ = p.Wait()
 		return nil, err
 	}
 	return p, nil
+}
+
+// recordExit records that the container's process exited with code and
+// that the container is now in status (exited, or restarting).
+func (s *Store) recordExit(c *Container, status string, code int) error {
+	c.State.Status = status
+	c.State.ExitCode = code
+	c.State.Pid = 0
+	c.State.PidStartTime = 0
+	c.State.FinishedAt = time.Now().UTC()
+	return s.SaveState(c)
 }
 
 // runHooks runs hooks in order and returns the cleanups of those that ran,
@@ -193,13 +253,22 @@ func runCleanups(ctx context.Context, cleanups []func(context.Context) error) er
 	return errors.Join(errs...)
 }
 
-// recordStartFailure keeps a container that never ran in the created
-// state with the error and status, as Docker does.
+// recordStartFailure records why the container could not start, with
+// Docker's exit status for it. A container that never ran stays created,
+// as in Docker; one that ran before is exited.
 func (s *Store) recordStartFailure(c *Container, err error) {
-	c.State = State{Status: StatusCreated, ExitCode: ExitGockerError, Error: err.Error()}
+	st := &c.State
+	st.Status = StatusCreated
+	if !st.StartedAt.IsZero() {
+		st.Status = StatusExited
+		st.FinishedAt = time.Now().UTC()
+	}
+	st.ExitCode = ExitGockerError
+	st.Error = err.Error()
+	st.Pid, st.PidStartTime = 0, 0
 	var se *StartError
 	if errors.As(err, &se) {
-		c.State.ExitCode = se.Code
+		st.ExitCode = se.Code
 	}
 	_ = s.SaveState(c)
 }

@@ -132,13 +132,29 @@ func parseCapabilities(names []string) ([]capability.Cap, error) {
 // capability from the start of the init, and would otherwise pass them to
 // the container's process.
 func dropBoundingSet(caps []capability.Cap) error {
+	c, err := loadCapabilities()
+	if err != nil {
+		return err
+	}
+	return applyBoundingSet(c, caps)
+}
+
+// loadCapabilities reads the calling thread's capability sets. It reads
+// /proc/self/status, so it must run where /proc shows the caller: not in
+// gocker exec's helper once it joined the container's mount namespace.
+func loadCapabilities() (capability.Capabilities, error) {
 	c, err := capability.NewPid2(0)
 	if err != nil {
-		return fmt.Errorf("read capabilities: %w", err)
+		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
 	if err := c.Load(); err != nil {
-		return fmt.Errorf("read capabilities: %w", err)
+		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
+	return c, nil
+}
+
+// applyBoundingSet is dropBoundingSet with the sets read beforehand.
+func applyBoundingSet(c capability.Capabilities, caps []capability.Cap) error {
 	// Clear only acts on whole kinds (CAPS, BOUNDS, AMBS), so the
 	// inheritable set is emptied with Unset.
 	c.Clear(capability.BOUNDS | capability.AMBS)
@@ -168,15 +184,21 @@ func limitRootCapabilities(caps []capability.Cap) error {
 // execProcess runs the container's command in place of the init. The
 // command is looked up in the container's $PATH, not the init's.
 func execProcess(spec *Spec) error {
-	if len(spec.Args) == 0 {
-		return startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
-	}
-	path, err := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	path, err := commandPath(spec.Args, spec.Env)
 	if err != nil {
 		return err
 	}
 	err = unix.Exec(path, spec.Args, spec.Env)
 	return execError(spec.Args[0], err)
+}
+
+// commandPath returns the executable of the command args, looked up in
+// the PATH of env.
+func commandPath(args, env []string) (string, error) {
+	if len(args) == 0 {
+		return "", startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
+	}
+	return lookPath(args[0], envValue(env, "PATH"))
 }
 
 func execError(name string, err error) error {

@@ -34,6 +34,9 @@ type Spec struct {
 	EtcFiles     []Mount  `json:"etc_files,omitempty"` // generated /etc/hosts, /etc/hostname, /etc/resolv.conf
 	// Debug makes the init send its steps as debug log lines.
 	Debug bool `json:"debug,omitempty"`
+	// Init keeps the init as PID 1, forwarding signals and reaping
+	// orphans, and runs the command as its child.
+	Init bool `json:"init,omitempty"`
 }
 
 // Mount is a bind mount from the host into the container.

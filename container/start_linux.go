@@ -29,8 +29,14 @@ type LaunchOptions struct {
 	// terminal. A nil Stdin is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+	// CaptureOutput gives the process pipes as stdout and stderr, in
+	// place of Stdout and Stderr, whose read ends the [Process] holds.
+	CaptureOutput bool
 	// Logger receives the init's log lines; nil discards them.
 	Logger *slog.Logger
+	// Init starts the init from a sealed copy of the gocker binary,
+	// because with --init it stays the container's PID 1.
+	Init bool
 }
 
 // Launch is a container init that has started and waits for its [Spec].
@@ -45,6 +51,9 @@ type Launch struct {
 	maps       chan error // receives once: the result of writing the id maps
 	mapsDone   bool       // maps has been received from
 	abortOnce  sync.Once
+	// stdout and stderr are the read ends of the output pipes, with
+	// CaptureOutput.
+	stdout, stderr *os.File
 }
 
 // Process is a started container init, which became the container's
@@ -55,6 +64,9 @@ type Process struct {
 	Pid int
 	// Console is the pty master when the container has a terminal.
 	Console *os.File
+	// Stdout and Stderr are the read ends of the process's output pipes
+	// when it was launched with CaptureOutput.
+	Stdout, Stderr *os.File
 }
 
 // LaunchInit starts a container init in new namespaces and, rootless,
@@ -69,19 +81,38 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		return nil, os.NewSyscallError("socketpair", err)
 	}
 	l := &Launch{parentSock: os.NewFile(uintptr(fds[0]), "sync-parent"), logger: opts.Logger, maps: make(chan error, 1)}
+	defer func() {
+		if retErr != nil {
+			l.closeFiles()
+		}
+	}()
 	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer childSock.Close()
 	specR, specW, err := os.Pipe()
 	if err != nil {
-		l.parentSock.Close()
 		return nil, err
 	}
 	defer specR.Close()
 	l.specW = specW
-	l.cmd = initCommand(opts, childSock, specR)
+
+	var exe *os.File
+	if opts.Init {
+		if exe, err = sealedExecutable(); err != nil {
+			return nil, err
+		}
+		defer exe.Close()
+	}
+	l.cmd = initCommand(opts, childSock, specR, exe)
+	if opts.CaptureOutput {
+		outW, errW, err := l.captureOutput()
+		if err != nil {
+			return nil, err
+		}
+		// The init holds its own copies once it runs.
+		defer outW.Close()
+		defer errW.Close()
+	}
 	if err := l.cmd.Start(); err != nil {
-		l.parentSock.Close()
-		specW.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	pid := l.cmd.Process.Pid
@@ -99,6 +130,21 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 	return l, nil
 }
 
+// captureOutput gives the init pipes as stdout and stderr and keeps their
+// read ends. It returns the write ends, which the caller closes once the
+// init started.
+func (l *Launch) captureOutput() (outW, errW *os.File, err error) {
+	if l.stdout, outW, err = os.Pipe(); err != nil {
+		return nil, nil, err
+	}
+	if l.stderr, errW, err = os.Pipe(); err != nil {
+		outW.Close()
+		return nil, nil, err
+	}
+	l.cmd.Stdout, l.cmd.Stderr = outW, errW
+	return outW, errW, nil
+}
+
 // Pid returns the host pid of the init.
 func (l *Launch) Pid() int { return l.cmd.Process.Pid }
 
@@ -111,15 +157,24 @@ func (l *Launch) Abort() {
 			<-l.maps
 		}
 		_ = l.cmd.Wait()
-		l.parentSock.Close()
-		l.specW.Close()
+		l.closeFiles()
 	})
+}
+
+// closeFiles closes the parent's ends of the sync socket, the spec pipe
+// and the output pipes.
+func (l *Launch) closeFiles() {
+	for _, f := range []*os.File{l.parentSock, l.specW, l.stdout, l.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // Start sends spec to the init once its id maps exist and returns when the
 // container's process runs, or with a *StartError when it cannot run.
 func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr error) {
-	p := &Process{cmd: l.cmd, Pid: l.cmd.Process.Pid}
+	p := &Process{cmd: l.cmd, Pid: l.cmd.Process.Pid, Stdout: l.stdout, Stderr: l.stderr}
 	defer func() {
 		if retErr != nil {
 			l.Abort()
@@ -148,7 +203,9 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	return p, nil
 }
 
-func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
+// initCommand returns the command of the init. With exe, the init is
+// executed from that file, which it receives as fd 5 (initExeFD).
+func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
 	cmd := exec.Command(reexec.SelfExe)
 	cmd.Args = []string{initName}
 	cmd.Env = []string{}
@@ -156,6 +213,12 @@ func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = []*os.File{childSock, specR}
+	if exe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
+		// The path is resolved by execve(2) in the child, where
+		// /proc/self is the child and fd 5 is exe.
+		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", initExeFD)
+	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
 	if opts.NewNetNS {
 		flags |= unix.CLONE_NEWNET
@@ -212,6 +275,12 @@ func (p *Process) handleMessage(msg syncMessage, oob []byte, log *slog.Logger) e
 		fd, err := receiveFD(oob)
 		if err != nil {
 			return err
+		}
+		// Non-blocking, the master is pollable: closing it ends a read
+		// in progress, and reads can time out.
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return os.NewSyscallError("fcntl(O_NONBLOCK)", err)
 		}
 		p.Console = os.NewFile(uintptr(fd), "pty-master")
 	}

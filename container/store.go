@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gocker/gocker/internal/atomicfile"
 	"github.com/gocker/gocker/internal/lockfile"
@@ -21,6 +22,12 @@ import (
 //	containers/ID/config.json    the Container record, written once
 //	containers/ID/state.json     its State, rewritten by the monitor
 //	containers/ID/monitor.lock   held (flock) by the monitor while it lives
+//	containers/ID/json.log       the container's output (see jsonlog.go),
+//	                             json.log.1 ... when rotated
+//	containers/ID/monitor.log    the detached monitor's own log
+//	containers/ID/stop-requested exists while a user's stop (or rm -f) ends
+//	                             the container, so the monitor does not
+//	                             restart it
 //	containers/ID/upper, work    overlay upper and work directories
 //	containers/ID/merged         mount point, used only in the container's
 //	                             own mount namespace
@@ -234,12 +241,18 @@ func (s *Store) SaveState(c *Container) error {
 // container created with other owners are removed as root in the user
 // namespace.
 func (s *Store) Remove(ctx context.Context, c *Container) error {
-	lock, err := s.TryLock(c)
+	lock, err := s.lockStopped(ctx, c, lockProbeWait)
 	if err != nil {
-		return fmt.Errorf("remove container %s: %w: stop it first", c.Name, ErrRunning)
+		return fmt.Errorf("remove container %s: %w: stop it first, or use rm -f", c.Name, ErrRunning)
 	}
+	return s.removeLocked(ctx, c, lock)
+}
+
+// removeLocked deletes the record of c, whose monitor lock the caller
+// holds, and releases the lock.
+func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.Lock) error {
 	trash := filepath.Join(s.dir, ".rm-"+c.ID)
-	err = os.Rename(s.Dir(c.ID), trash)
+	err := os.Rename(s.Dir(c.ID), trash)
 	lock.Unlock()
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
@@ -275,18 +288,61 @@ func (s *Store) Lock(ctx context.Context, c *Container) (*lockfile.Lock, error) 
 // TryLock takes the monitor lock without waiting; it fails while a monitor
 // runs the container.
 func (s *Store) TryLock(c *Container) (*lockfile.Lock, error) {
-	return lockfile.TryExclusive(filepath.Join(s.Dir(c.ID), "monitor.lock"))
+	return lockfile.TryExclusive(s.lockPath(c.ID))
 }
 
-// reconcile corrects a running state whose monitor is gone. The monitor
-// died (SIGKILL, reboot) without recording the exit, and its container
-// died with it through PR_SET_PDEATHSIG.
+func (s *Store) lockPath(id string) string { return filepath.Join(s.Dir(id), "monitor.lock") }
+
+// lockStopped takes the monitor lock of a container that no monitor runs.
+// It waits up to wait, because a gocker ps that checks the lock at the
+// same moment holds it shared for a few microseconds, and a monitor that
+// recorded the container's exit still holds it while it cleans up.
+func (s *Store) lockStopped(ctx context.Context, c *Container, wait time.Duration) (*lockfile.Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return lockfile.Exclusive(ctx, s.lockPath(c.ID))
+}
+
+// Waits of lockStopped: gocker rm waits only for other commands' checks,
+// a new monitor also for an old one that is about to exit.
+const (
+	lockProbeWait   = 200 * time.Millisecond
+	monitorExitWait = 10 * time.Second
+)
+
+// reconcile corrects the recorded state with what the host shows: a state
+// that says running or restarting while no monitor holds the lock belongs
+// to a monitor that died (SIGKILL, reboot) without recording the exit,
+// and its container died with it through PR_SET_PDEATHSIG.
 func (s *Store) reconcile(c *Container) {
-	if c.State.Status != StatusRunning || lockfile.Held(filepath.Join(s.Dir(c.ID), "monitor.lock")) {
+	if c.State.Status != StatusRunning && c.State.Status != StatusRestarting {
 		return
 	}
-	c.State.Status = StatusExited
-	c.State.ExitCode = signalExitOffset + 9
-	c.State.Error = "the container's monitor exited without recording the exit status"
-	c.State.Pid = 0
+	c.State = reconcileState(c.State, lockfile.Held(s.lockPath(c.ID)))
 }
+
+// reconcileState returns st corrected for whether its monitor still runs.
+func reconcileState(st State, monitorAlive bool) State {
+	if monitorAlive || (st.Status != StatusRunning && st.Status != StatusRestarting) {
+		return st
+	}
+	if st.Status == StatusRunning {
+		st.ExitCode = signalExitOffset + 9
+	}
+	st.Status = StatusExited
+	st.Error = "the container's monitor exited without recording the exit status"
+	st.Pid = 0
+	st.MonitorPid = 0
+	return st
+}
+
+func (s *Store) stopRequestPath(id string) string { return filepath.Join(s.Dir(id), "stop-requested") }
+
+// requestStop records that a user stops c, which ends its restart policy.
+func (s *Store) requestStop(c *Container) error {
+	return os.WriteFile(s.stopRequestPath(c.ID), nil, 0o600)
+}
+
+func (s *Store) stopRequested(c *Container) bool { return exists(s.stopRequestPath(c.ID)) }
+
+func (s *Store) clearStopRequest(c *Container) { _ = os.Remove(s.stopRequestPath(c.ID)) }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -22,7 +23,7 @@ type terminal struct {
 // attachTerminal puts the user's terminal in raw mode, copies the
 // container's output to out and, with interactive, in to the container.
 // The pty follows the size of in's terminal, also on later resizes.
-func attachTerminal(master *os.File, in, out *os.File, interactive bool) (*terminal, error) {
+func attachTerminal(master, in *os.File, out io.Writer, interactive bool) (*terminal, error) {
 	t := &terminal{master: master, restore: func() {}, stopSig: func() {}}
 	if in != nil && term.IsTerminal(int(in.Fd())) {
 		state, err := term.MakeRaw(int(in.Fd()))
@@ -47,12 +48,20 @@ func attachTerminal(master *os.File, in, out *os.File, interactive bool) (*termi
 }
 
 func (t *terminal) followSize(in *os.File) {
-	resize := func() {
-		if ws, err := unix.IoctlGetWinsize(int(in.Fd()), unix.TIOCGWINSZ); err == nil {
-			_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	t.stopSig = onWindowChange(int(in.Fd()), func(ws *unix.Winsize) {
+		_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	})
+}
+
+// onWindowChange calls resize with the size of the terminal fd now and
+// after each SIGWINCH, until stop is called.
+func onWindowChange(fd int, resize func(*unix.Winsize)) (stop func()) {
+	update := func() {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			resize(ws)
 		}
 	}
-	resize()
+	update()
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGWINCH)
 	done := make(chan struct{})
@@ -60,13 +69,13 @@ func (t *terminal) followSize(in *os.File) {
 		for {
 			select {
 			case <-ch:
-				resize()
+				update()
 			case <-done:
 				return
 			}
 		}
 	}()
-	t.stopSig = func() {
+	return func() {
 		signal.Stop(ch)
 		close(done)
 	}
@@ -79,6 +88,14 @@ func (t *terminal) close() {
 	t.stopSig()
 	t.restore()
 	t.master.Close()
+}
+
+// closeWithin is close, but stops copying output after grace when the
+// master is pollable (non-blocking); with a blocking master it waits as
+// close does.
+func (t *terminal) closeWithin(grace time.Duration) {
+	_ = t.master.SetReadDeadline(time.Now().Add(grace))
+	t.close()
 }
 
 // ErrNotATerminal means -t with -i was asked for while stdin is not a

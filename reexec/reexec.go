@@ -12,6 +12,7 @@ package reexec
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // SelfExe is the path every helper is started from. The kernel resolves it
@@ -29,11 +30,26 @@ func Register(name string, fn func()) {
 	entries[name] = fn
 }
 
+// fdPathPrefix starts the path of a binary executed through a file
+// descriptor.
+const fdPathPrefix = "/proc/self/fd/"
+
 // Init runs the entry point named by argv[0] and reports whether one ran.
 // Entry points normally exit or exec and never return; if one returns, Init
 // returns true and main must exit.
+//
+// A helper started by a tool that cannot set argv[0], such as nsenter(1)
+// executing /proc/self/fd/N, has that path as argv[0]; its name is then
+// argv[1], and Init drops the path from os.Args.
 func Init() bool {
-	fn, ok := entries[os.Args[0]]
+	name := os.Args[0]
+	if strings.HasPrefix(name, fdPathPrefix) && len(os.Args) > 1 {
+		name = os.Args[1]
+		if _, ok := entries[name]; ok {
+			os.Args = os.Args[1:]
+		}
+	}
+	fn, ok := entries[name]
 	if !ok {
 		return false
 	}

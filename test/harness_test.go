@@ -177,11 +177,12 @@ func newGocker(t *testing.T, acct *account) *gocker {
 	return g
 }
 
-// cleanup removes every container, then the store. Files owned by
-// subordinate ids are removed by root, which may delete anything.
+// cleanup removes every container, running ones too, then the store.
+// Files owned by subordinate ids are removed by root, which may delete
+// anything.
 func (g *gocker) cleanup(base string) {
 	if ids := g.lines(g.try("ps", "-aq", "--no-trunc")); len(ids) > 0 {
-		g.try(append([]string{"rm"}, ids...)...)
+		g.try(append([]string{"rm", "-f"}, ids...)...)
 	}
 	if err := os.RemoveAll(base); err != nil {
 		g.t.Errorf("remove test store: %v", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,19 +56,55 @@ func mountsUnder(t *testing.T, dir string) []string {
 
 // processesOf returns the pids of processes whose real uid is uid.
 func processesOf(uid int) []int {
+	return pidsWhere(func(pid int) bool {
+		var st syscall.Stat_t
+		return syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st) == nil && int(st.Uid) == uid && processAlive(pid)
+	})
+}
+
+// pidsWhere returns the pids in /proc for which keep reports true.
+func pidsWhere(keep func(pid int) bool) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		var st syscall.Stat_t
-		if syscall.Stat("/proc/"+e.Name(), &st) == nil && int(st.Uid) == uid && processAlive(pid) {
+		pid, err := strconv.Atoi(e.Name())
+		if err == nil && keep(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// assertNothingLeft checks that the store at g.root holds no container and
+// that no monitor, no recorded container process, no mount and no lock of
+// it is left.
+func (g *gocker) assertNothingLeft(t *testing.T, pids []int) {
+	t.Helper()
+	waitUntil(t, 10*time.Second, "the monitors to exit", func() bool { return len(monitorsOf(g.root)) == 0 })
+	for _, pid := range pids {
+		waitGone(t, pid)
+	}
+	entries, err := os.ReadDir(filepath.Join(g.root, "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "names" && e.Name() != "names.lock" {
+			t.Errorf("left in the container store: %s", e.Name())
+		}
+	}
+	names, _ := os.ReadDir(filepath.Join(g.root, "containers", "names"))
+	if len(names) != 0 {
+		t.Errorf("names left: %v", names)
+	}
+	if m := mountsUnder(t, g.root); len(m) != 0 {
+		t.Errorf("mounts left on the host: %v", m)
+	}
+	if g.acct != nil {
+		if pids := processesOf(g.acct.uid); len(pids) != 0 {
+			t.Errorf("processes of %s left: %v", g.acct.name, pids)
+		}
+	}
 }
 
 func TestRmLeavesNothing(t *testing.T) {
@@ -82,25 +119,7 @@ func TestRmLeavesNothing(t *testing.T) {
 	if got := g.ok("rm", "writer"); got != "writer\n" {
 		t.Errorf("rm printed %q", got)
 	}
-	entries, err := os.ReadDir(filepath.Join(g.root, "containers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != "names" {
-			t.Errorf("left in the container store: %s", e.Name())
-		}
-	}
-	names, _ := os.ReadDir(filepath.Join(g.root, "containers", "names"))
-	if len(names) != 0 {
-		t.Errorf("names left: %v", names)
-	}
-	if m := mountsUnder(t, g.root); len(m) != 0 {
-		t.Errorf("mounts left on the host: %v", m)
-	}
-	if pids := processesOf(g.acct.uid); len(pids) != 0 {
-		t.Errorf("processes of %s left: %v", g.acct.name, pids)
-	}
+	g.assertNothingLeft(t, nil)
 	stderr := g.fails(1, "rm", "writer")
 	if !strings.Contains(stderr, "no such container") {
 		t.Errorf("rm of a removed container: %q", stderr)

@@ -321,23 +321,14 @@ func waitForChild(t *testing.T, parent int) int {
 // childPids scans /proc for the children of parent; /proc/PID/task/TID/children
 // needs CONFIG_PROC_CHILDREN, which not every kernel has.
 func childPids(parent int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	return pidsWhere(func(pid int) bool {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			continue
+			return false
 		}
 		fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+		return len(fields) > 1 && fields[1] == strconv.Itoa(parent)
+	})
 }
 
 func TestRunKilledContainerExits137(t *testing.T) {

@@ -1,110 +1,140 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
+	"text/template"
 
-	"github.com/gocker/gocker/image"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 )
 
-var imageCommand = &cli.Command{
-	Name:  "image",
-	Usage: "manage images",
-	Subcommands: []*cli.Command{
-		{
-			Name:      "inspect",
-			Usage:     "print images as a JSON array, in Docker's shape",
-			ArgsUsage: "IMAGE [IMAGE...]",
-			Action:    imageInspectAction,
-		},
+var inspectCommand = &cli.Command{
+	Name:      "inspect",
+	Usage:     "print details of containers as JSON",
+	ArgsUsage: "CONTAINER [CONTAINER...]",
+	Description: `Prints a JSON array with one object per container, shaped as Docker's
+(Id, Name, State, Config, HostConfig, Mounts, NetworkSettings, ...). With
+--format, prints a Go template for each container instead, with the
+functions json, join, split, lower, upper, title, pad and truncate, as
+Docker's: '{{.State.Status}}', '{{json .Config}}'.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template to print for each container"},
 	},
+	Action: inspectAction,
 }
 
-// imageInspect is an image as docker image inspect prints it.
-type imageInspect struct {
-	ID           string            `json:"Id"`
-	RepoTags     []string          `json:"RepoTags"`
-	RepoDigests  []string          `json:"RepoDigests"`
-	Comment      string            `json:"Comment"`
-	Created      string            `json:"Created"`
-	Author       string            `json:"Author"`
-	Config       v1.Config         `json:"Config"`
-	Architecture string            `json:"Architecture"`
-	Variant      string            `json:"Variant,omitempty"`
-	Os           string            `json:"Os"`
-	Size         int64             `json:"Size"`
-	RootFS       inspectRootFS     `json:"RootFS"`
-	Metadata     map[string]string `json:"Metadata,omitempty"`
-}
-
-type inspectRootFS struct {
-	Type   string   `json:"Type"`
-	Layers []string `json:"Layers"`
-}
-
-func imageInspectAction(c *cli.Context) error {
+func inspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker image inspect\" requires at least 1 argument: IMAGE [IMAGE...]")}
+		return &exitError{code: 125, err: errors.New("\"gocker inspect\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
+	}
+	var tmpl *template.Template
+	if format := c.String("format"); format != "" {
+		var err error
+		if tmpl, err = template.New("format").Funcs(templateFuncs).Parse(format); err != nil {
+			return &exitError{code: 125, err: fmt.Errorf("invalid --format: %w", err)}
+		}
 	}
 	st, err := openStores(c)
 	if err != nil {
 		return err
 	}
-	out := []imageInspect{}
+	var objects []any
 	var errs []error
 	for _, ref := range c.Args().Slice() {
-		img, err := st.images.Get(ref)
+		ctr, err := st.containers.Get(ref)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		cfg, err := st.images.Config(img)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		objects = append(objects, st.containers.Inspect(ctr, st.images.Layers.Dir()))
+	}
+	if tmpl == nil {
+		if objects == nil {
+			objects = []any{}
 		}
-		out = append(out, newImageInspect(img, cfg))
+		data, err := json.MarshalIndent(objects, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "%s\n", data)
+		return joinFailures(errs)
 	}
-	data, err := json.MarshalIndent(out, "", "    ")
-	if err != nil {
-		return err
+	for _, obj := range objects {
+		out, err := executeTemplate(tmpl, obj)
+		if err != nil {
+			return &exitError{code: 125, err: err}
+		}
+		fmt.Fprintln(c.App.Writer, out)
 	}
-	fmt.Fprintln(c.App.Writer, string(data))
-	if len(errs) > 0 {
-		return &exitError{code: 1, err: errors.Join(errs...)}
-	}
-	return nil
+	return joinFailures(errs)
 }
 
-func newImageInspect(img *image.Image, cfg *v1.ConfigFile) imageInspect {
-	in := imageInspect{
-		ID:           img.ID,
-		RepoTags:     []string{},
-		RepoDigests:  []string{},
-		Created:      cfg.Created.UTC().Format(time.RFC3339Nano),
-		Author:       cfg.Author,
-		Config:       cfg.Config,
-		Architecture: cfg.Architecture,
-		Variant:      cfg.Variant,
-		Os:           cfg.OS,
-		Size:         img.Size,
-		RootFS:       inspectRootFS{Type: "layers", Layers: img.Layers},
+// executeTemplate runs tmpl on the JSON form of obj, so that templates
+// name fields as the JSON output does ({{.Id}}), as Docker's do.
+func executeTemplate(tmpl *template.Template, obj any) (string, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return "", err
 	}
-	for _, t := range img.RepoTags {
-		repo, tag := image.SplitTag(t)
-		in.RepoTags = append(in.RepoTags, image.FamiliarRepository(repo)+":"+tag)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// Numbers stay as written: a pid prints as 1234, not 1.234e+03.
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return "", err
 	}
-	for _, d := range img.RepoDigests {
-		repo, digest, _ := strings.Cut(d, "@")
-		in.RepoDigests = append(in.RepoDigests, image.FamiliarRepository(repo)+"@"+digest)
+	var out strings.Builder
+	if err := tmpl.Execute(&out, value); err != nil {
+		return "", fmt.Errorf("execute --format: %w", err)
 	}
-	if n := len(cfg.History); n > 0 {
-		in.Comment = cfg.History[n-1].Comment
+	return out.String(), nil
+}
+
+// templateFuncs are the functions Docker's templates offer.
+var templateFuncs = template.FuncMap{
+	"json": func(v any) (string, error) {
+		data, err := json.Marshal(v)
+		return string(data), err
+	},
+	"join":  joinValues,
+	"split": strings.Split,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"pad": func(s string, left, right int) string {
+		return strings.Repeat(" ", left) + s + strings.Repeat(" ", right)
+	},
+	"truncate": func(s string, n int) string {
+		if len(s) <= n {
+			return s
+		}
+		return s[:n]
+	},
+	"println": fmt.Sprintln,
+}
+
+// joinValues joins the elements of a list with sep. Templates run on
+// decoded JSON, where lists are []any.
+func joinValues(list any, sep string) (string, error) {
+	switch l := list.(type) {
+	case []string:
+		return strings.Join(l, sep), nil
+	case []any:
+		parts := make([]string, len(l))
+		for i, v := range l {
+			parts[i] = fmt.Sprint(v)
+		}
+		return strings.Join(parts, sep), nil
+	case nil:
+		return "", nil
 	}
-	return in
+	return "", fmt.Errorf("join: %T is not a list", list)
 }

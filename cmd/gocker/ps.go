@@ -41,7 +41,7 @@ func psAction(c *cli.Context) error {
 		fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 	}
 	for _, ctr := range list {
-		if !all && ctr.State.Status != container.StatusRunning {
+		if !all && ctr.State.Status != container.StatusRunning && ctr.State.Status != container.StatusRestarting {
 			continue
 		}
 		id, command := ctr.ShortID(), quoteCommand(ctr.Command())
@@ -96,9 +96,11 @@ func containerStatus(s container.State) string {
 	switch s.Status {
 	case container.StatusRunning:
 		return "Up " + humanDuration(time.Since(s.StartedAt))
+	case container.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s", s.ExitCode, ago(s.FinishedAt))
 	case container.StatusExited:
 		if s.FinishedAt.IsZero() {
-			// The monitor died before it recorded the exit.
+			// A monitor that was killed recorded no time.
 			return fmt.Sprintf("Exited (%d)", s.ExitCode)
 		}
 		return fmt.Sprintf("Exited (%d) %s", s.ExitCode, ago(s.FinishedAt))

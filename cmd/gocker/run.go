@@ -17,11 +17,13 @@ import (
 
 var runCommand = &cli.Command{
 	Name:      "run",
-	Usage:     "create and run a container in the foreground",
+	Usage:     "create and run a container, in the foreground or detached (-d)",
 	ArgsUsage: "IMAGE [COMMAND] [ARG...]",
 	Description: `Runs COMMAND (or the image's entrypoint and command) in a new container and
 exits with its exit status: 125 when gocker fails, 126 when the command
-cannot be executed, 127 when it is not found, 128+N when signal N ends it.`,
+cannot be executed, 127 when it is not found, 128+N when signal N ends it.
+With -d, gocker prints the container's id once it runs and exits; a monitor
+process keeps the container, its log and its restart policy.`,
 	Flags:                  runFlags(),
 	UseShortOptionHandling: true,
 	Action:                 runAction,
@@ -46,6 +48,13 @@ func runFlags() []cli.Flag {
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
 		&cli.StringFlag{Name: "pull", Value: pullMissing, Usage: "pull the image: missing (when not stored), always or never"},
 		&cli.StringFlag{Name: "platform", Usage: "platform of the image to pull: os/arch[/variant]"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its id"},
+		&cli.StringFlag{Name: "restart", Value: container.RestartNo, Usage: "restart policy: no, on-failure[:MAX-RETRIES], always or unless-stopped"},
+		&cli.StringFlag{Name: "log-driver", Value: container.LogDriverJSONFile, Usage: "where the container's output goes: json-file, or none"},
+		newListFlag("log-opt", "", "log driver option: max-size=SIZE (bytes, or with k, m, g) rotates the log at that size, max-file=N keeps N files"),
+		&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals to the command and reaps zombies"},
+		&cli.StringFlag{Name: "stop-signal", Usage: "signal that gocker stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL (default 10)"},
 	}
 }
 
@@ -59,6 +68,10 @@ type runOptions struct {
 	volumes    []string
 	entrypoint string
 	hasEntry   bool
+	detach     bool
+	logDriver  string
+	logOpts    []string
+	restart    string
 }
 
 func parseRunOptions(c *cli.Context) (*runOptions, error) {
@@ -73,6 +86,10 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		volumes:    c.StringSlice("volume"),
 		entrypoint: c.String("entrypoint"),
 		hasEntry:   c.IsSet("entrypoint"),
+		detach:     c.Bool("detach"),
+		logDriver:  c.String("log-driver"),
+		logOpts:    c.StringSlice("log-opt"),
+		restart:    c.String("restart"),
 	}
 	o.create = container.CreateOptions{
 		Name:       c.String("name"),
@@ -88,6 +105,12 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		CapAdd:     c.StringSlice("cap-add"),
 		CapDrop:    c.StringSlice("cap-drop"),
 		AutoRemove: c.Bool("rm"),
+		Init:       c.Bool("init"),
+		StopSignal: c.String("stop-signal"),
+	}
+	if c.IsSet("stop-timeout") {
+		timeout := c.Int("stop-timeout")
+		o.create.StopTimeout = &timeout
 	}
 	if o.hasEntry {
 		o.create.Entrypoint = &o.entrypoint
@@ -117,8 +140,11 @@ func (o *runOptions) validate() error {
 	if _, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop); err != nil {
 		return err
 	}
-	if o.create.Tty && o.create.OpenStdin && !term.IsTerminal(int(os.Stdin.Fd())) {
+	if o.create.Tty && o.create.OpenStdin && !o.detach && !term.IsTerminal(int(os.Stdin.Fd())) {
 		return container.ErrNotATerminal
+	}
+	if err := o.validateLifecycle(); err != nil {
+		return err
 	}
 	env, err := readEnv(o.envFiles, o.envFlags)
 	if err != nil {
@@ -214,6 +240,9 @@ func runAction(c *cli.Context) error {
 	if err := ensureImage(c, st, opts.image); err != nil {
 		return err
 	}
+	if opts.detach || opts.create.RestartPolicy.Enabled() {
+		return runDetached(c, st, opts)
+	}
 	ctx := c.Context
 	stdio := container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	// The init starts, and its id maps are written, while the container's
@@ -222,6 +251,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	launchOpts.Init = opts.create.Init
 	launch, err := container.LaunchInit(ctx, launchOpts)
 	if err != nil {
 		return err
@@ -236,6 +266,7 @@ func runAction(c *cli.Context) error {
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
 		Launch:    launch,
+		Hooks:     containerHooks(st, ctr),
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {

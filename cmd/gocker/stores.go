@@ -8,6 +8,7 @@ import (
 
 // stores are the image and container stores under --root.
 type stores struct {
+	root       string
 	images     *image.Store
 	containers *container.Store
 }
@@ -17,6 +18,10 @@ func openStores(c *cli.Context) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openStoresAt(root)
+}
+
+func openStoresAt(root string) (*stores, error) {
 	images, err := image.OpenStore(root)
 	if err != nil {
 		return nil, err
@@ -25,5 +30,5 @@ func openStores(c *cli.Context) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stores{images: images, containers: containers}, nil
+	return &stores{root: root, images: images, containers: containers}, nil
 }

@@ -33,69 +33,20 @@ BENCH_ROOTFS_TARBALL=${BENCH_ROOTFS_TARBALL:-$REPO/../shared/images/alpine-minir
 BENCH_RUNS=${BENCH_RUNS:-30}
 BENCH_WARMUP=${BENCH_WARMUP:-3}
 PACKAGES="hyperfine podman runc uidmap busybox-static jq"
-SAFE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Subdirectories of BENCH_DIR that this script creates and removes again.
 # BENCH_DIR itself may be a directory the caller chose, so the script never
 # removes it as a whole.
 WORK_SUBDIRS="bin image gocker podman bundle config data run"
+# shellcheck source=scripts/bench/lib.sh
+. "$REPO/scripts/bench/lib.sh"
 
-log() { echo "bench: $*" >&2; }
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-if [ "$(id -u)" -ne 0 ]; then
-	die "run as root (sudo $0): it installs packages, creates the user $BENCH_USER and runs the benchmark as that user"
-fi
-case $BENCH_DIR in
-/) die "BENCH_DIR=/ is not allowed: use a directory of its own such as /var/tmp/gocker-bench" ;;
-/*) ;;
-*) die "BENCH_DIR must be an absolute path, got \"$BENCH_DIR\"" ;;
-esac
-BENCH_DIR=${BENCH_DIR%/}
-case $BENCH_DIR in
-*[[:space:]\'\"\\]*) die "BENCH_DIR must not contain spaces, quotes or backslashes: hyperfine splits its command lines into words" ;;
-esac
-for n in BENCH_RUNS BENCH_WARMUP; do
-	case ${!n} in
-	'' | *[!0-9]*) die "$n must be a whole number, got \"${!n}\"" ;;
-	esac
-done
+bench_check_settings BENCH_RUNS BENCH_WARMUP
 [ "$BENCH_RUNS" -ge 2 ] || die "BENCH_RUNS must be at least 2, got $BENCH_RUNS"
-
-# --- packages -------------------------------------------------------------
-missing=""
-for p in $PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	log "installing$missing"
-	apt-get -o DPkg::Lock::Timeout=600 update -q
-	# shellcheck disable=SC2086 # one word per package
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
-fi
+bench_install $PACKAGES
 
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 [ -x "$GO" ] || die "go not found in PATH or at /usr/local/go/bin/go: set GO=/path/to/go"
-
-# --- bench user with subordinate ids --------------------------------------
-if ! id "$BENCH_USER" >/dev/null 2>&1; then
-	log "creating user $BENCH_USER"
-	useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$BENCH_USER"
-fi
-for f in /etc/subuid /etc/subgid; do
-	touch "$f"
-	if ! grep -q "^$BENCH_USER:" "$f"; then
-		# The new range starts after the highest range in use, and never
-		# below 100000, so it overlaps no other user's range.
-		start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
-		echo "$BENCH_USER:$start:65536" >>"$f"
-		log "added $BENCH_USER:$start:65536 to $f"
-	fi
-done
-BENCH_UID=$(id -u "$BENCH_USER")
-BENCH_HOME=$(getent passwd "$BENCH_USER" | cut -d: -f6)
+bench_create_user
 
 # --- work directory -------------------------------------------------------
 RUN_DIR=$BENCH_DIR/run # XDG_RUNTIME_DIR of the bench user, mode 0700
@@ -109,46 +60,11 @@ install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR"
 exec 9>"$BENCH_DIR/.lock"
 flock -n 9 || die "another benchmark run holds the lock $BENCH_DIR/.lock: wait for it to finish or set BENCH_DIR to another directory"
 
-# Run a command as the bench user with a fixed environment. Podman reads its
-# configuration from XDG_CONFIG_HOME and keeps its runtime state (runroot,
-# locks, the pause process's PID file) under XDG_RUNTIME_DIR, so nothing lands
-# in the user's home directory.
-as_bench() {
-	runuser -u "$BENCH_USER" -- env -i \
-		HOME="$BENCH_HOME" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
-		PATH="$SAFE_PATH" LANG=C \
-		XDG_RUNTIME_DIR="$RUN_DIR" \
-		XDG_CONFIG_HOME="$BENCH_DIR/config" \
-		XDG_DATA_HOME="$BENCH_DIR/data" \
-		"$@"
-}
-
-# End the processes this script started: those of the bench user whose
-# environment carries this run's XDG_RUNTIME_DIR (Podman's pause process and
-# anything a failed run left behind). Each one is ended by its PID.
-end_bench_processes() {
-	local pid left="" round
-	for round in TERM KILL; do
-		left=""
-		for pid in $(pgrep -u "$BENCH_UID" || true); do
-			if tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "XDG_RUNTIME_DIR=$RUN_DIR"; then
-				left="$left $pid"
-			fi
-		done
-		[ -n "$left" ] || return 0
-		left=${left# }
-		log "ending leftover processes with SIG$round: $(ps -o pid=,comm= -p "${left// /,}" | tr -s ' \n' ' ')"
-		# shellcheck disable=SC2086 # one word per PID
-		kill -s "$round" $left 2>/dev/null || true
-		sleep 2
-	done
-}
-
 podman_ready=0
 JSON=""
 complete=0
 cleanup() {
-	local status=$? d
+	local status=$?
 	set +e
 	cd /
 	# hyperfine writes its JSON file before the first run ends, so an
@@ -160,37 +76,14 @@ cleanup() {
 		log "removing Podman's state (podman system reset -f)"
 		as_bench podman system reset -f >/dev/null 2>&1 || log "podman system reset -f failed; its storage is removed below"
 	fi
-	end_bench_processes
-	# The ended processes and Podman's conmon processes are orphans that PID 1
-	# reaps. On the Debian 12 VMs of this project, PID 1 is not systemd and
-	# reaps them a second or two later, so wait for the zombies to go.
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		pgrep -u "$BENCH_UID" >/dev/null || break
-		sleep 1
-	done
-	# The stores hold files owned by subordinate ids, so root removes them.
-	for d in $WORK_SUBDIRS; do
-		rm -rf "${BENCH_DIR:?}/$d"
-	done
-	rm -f "$BENCH_DIR/.lock"
+	bench_release
 	exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A run that was killed before its cleanup may have left state behind.
-end_bench_processes
-for d in $WORK_SUBDIRS; do
-	rm -rf "${BENCH_DIR:?}/$d"
-done
-for d in $WORK_SUBDIRS results; do
-	install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/$d"
-done
-chmod 0700 "$RUN_DIR"
-if ! as_bench test -w "$BENCH_DIR/bin"; then
-	die "$BENCH_USER cannot write to $BENCH_DIR/bin: every parent directory of BENCH_DIR must be searchable by $BENCH_USER"
-fi
+bench_prepare_workdirs
 cd "$BENCH_DIR"
 
 # --- gocker ---------------------------------------------------------------
@@ -223,25 +116,8 @@ fi
 log "$IMAGE_NOTE"
 
 # --- Podman ---------------------------------------------------------------
-# The storage driver is set to native overlay because Podman 4.3.1 picked vfs
-# on first use on the Debian 12 VMs of this project when no storage.conf
-# existed. The runtime is runc, cgroups are managed without systemd
-# (cgroupfs), and events go to a file.
 PODMAN_IMAGE=localhost/$IMAGE:latest
-install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR/config/containers"
-cat >"$BENCH_DIR/config/containers/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$BENCH_DIR/podman/storage"
-runroot = "$RUN_DIR/containers"
-EOF
-cat >"$BENCH_DIR/config/containers/containers.conf" <<EOF
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
-chown "$BENCH_USER:" "$BENCH_DIR/config/containers/storage.conf" "$BENCH_DIR/config/containers/containers.conf"
+bench_podman_config
 podman_ready=1
 log "importing the same tarball into Podman as $PODMAN_IMAGE"
 as_bench podman import --quiet "$TARBALL" "$PODMAN_IMAGE" >/dev/null

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gocker/gocker/image"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+)
+
+var imageCommand = &cli.Command{
+	Name:  "image",
+	Usage: "manage images",
+	Subcommands: []*cli.Command{
+		{
+			Name:      "inspect",
+			Usage:     "print images as a JSON array, in Docker's shape",
+			ArgsUsage: "IMAGE [IMAGE...]",
+			Action:    imageInspectAction,
+		},
+	},
+}
+
+// imageInspect is an image as docker image inspect prints it.
+type imageInspect struct {
+	ID           string            `json:"Id"`
+	RepoTags     []string          `json:"RepoTags"`
+	RepoDigests  []string          `json:"RepoDigests"`
+	Comment      string            `json:"Comment"`
+	Created      string            `json:"Created"`
+	Author       string            `json:"Author"`
+	Config       v1.Config         `json:"Config"`
+	Architecture string            `json:"Architecture"`
+	Variant      string            `json:"Variant,omitempty"`
+	Os           string            `json:"Os"`
+	Size         int64             `json:"Size"`
+	RootFS       inspectRootFS     `json:"RootFS"`
+	Metadata     map[string]string `json:"Metadata,omitempty"`
+}
+
+type inspectRootFS struct {
+	Type   string   `json:"Type"`
+	Layers []string `json:"Layers"`
+}
+
+func imageInspectAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return &exitError{code: 125, err: errors.New("\"gocker image inspect\" requires at least 1 argument: IMAGE [IMAGE...]")}
+	}
+	st, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	out := []imageInspect{}
+	var errs []error
+	for _, ref := range c.Args().Slice() {
+		img, err := st.images.Get(ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cfg, err := st.images.Config(img)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, newImageInspect(img, cfg))
+	}
+	data, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, string(data))
+	if len(errs) > 0 {
+		return &exitError{code: 1, err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+func newImageInspect(img *image.Image, cfg *v1.ConfigFile) imageInspect {
+	in := imageInspect{
+		ID:           img.ID,
+		RepoTags:     []string{},
+		RepoDigests:  []string{},
+		Created:      cfg.Created.UTC().Format(time.RFC3339Nano),
+		Author:       cfg.Author,
+		Config:       cfg.Config,
+		Architecture: cfg.Architecture,
+		Variant:      cfg.Variant,
+		Os:           cfg.OS,
+		Size:         img.Size,
+		RootFS:       inspectRootFS{Type: "layers", Layers: img.Layers},
+	}
+	for _, t := range img.RepoTags {
+		repo, tag := image.SplitTag(t)
+		in.RepoTags = append(in.RepoTags, image.FamiliarRepository(repo)+":"+tag)
+	}
+	for _, d := range img.RepoDigests {
+		repo, digest, _ := strings.Cut(d, "@")
+		in.RepoDigests = append(in.RepoDigests, image.FamiliarRepository(repo)+"@"+digest)
+	}
+	if n := len(cfg.History); n > 0 {
+		in.Comment = cfg.History[n-1].Comment
+	}
+	return in
+}
