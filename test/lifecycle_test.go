@@ -154,6 +154,14 @@ func TestKilledGockerLeavesUsableStore(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
 	e, pid := startContainer(t, g, "--name", "orphan", "busybox", "sleep", "1000")
+	// Kill the monitor once it has recorded the container as running.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(g.ok("ps"), "orphan") {
+		if time.Now().After(deadline) {
+			t.Fatal("the container is not listed as running")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
