@@ -39,6 +39,8 @@ type CreateOptions struct {
 	CapAdd     []string
 	CapDrop    []string
 	AutoRemove bool
+
+	NetworkConfig NetworkConfig
 }
 
 // NewContainer builds the record of a new container from the image's config
@@ -75,6 +77,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			CapDrop:     opts.CapDrop,
 			AutoRemove:  opts.AutoRemove,
 		},
+		Network: opts.NetworkConfig,
 	}
 	applyOverrides(c, opts)
 	return c, nil

@@ -47,6 +47,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand,
 			psCommand,
+			portCommand,
 			rmCommand,
 			imagesCommand,
 			rmiCommand,

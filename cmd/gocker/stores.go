@@ -25,5 +25,6 @@ func openStores(c *cli.Context) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepNetworks(c.Context)
 	return &stores{images: images, containers: containers}, nil
 }
