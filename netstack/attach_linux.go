@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/gocker/gocker/internal/atomicfile"
 	"github.com/gocker/gocker/internal/lockfile"
@@ -71,6 +73,11 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 	if err := makePortStateDir(dir, opts.MonitorLock); err != nil {
 		return Settings{}, cleanup, err
 	}
+	if opts.Rootless {
+		if err := waitIDMaps(ctx, opts.Pid); err != nil {
+			return Settings{}, cleanup, err
+		}
+	}
 	var s Settings
 	var err error
 	switch opts.Mode.Name {
@@ -94,6 +101,29 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 	}
 	s.SetPorts(published)
 	return s, cleanup, nil
+}
+
+// waitIDMaps waits until the user namespace of pid has its uid and gid
+// maps. The monitor writes them with newuidmap and newgidmap while hooks
+// run, and slirp4netns, pasta and nsenter fail to become root in a user
+// namespace without them.
+func waitIDMaps(ctx context.Context, pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid)
+	for delay := 100 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+		uid, err1 := os.ReadFile(dir + "/uid_map")
+		gid, err2 := os.ReadFile(dir + "/gid_map")
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("read the id maps of the container: %w", err)
+		}
+		if len(uid) > 0 && len(gid) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the id maps of the container: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+	}
 }
 
 // portStateDir is where a container's port driver keeps its socket and
