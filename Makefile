@@ -15,7 +15,7 @@ help:
 	@echo "make build      build $(BIN)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
-	@echo "make bench      start latency side by side with podman, runc and the unshare floor (as root)"
+	@echo "make bench      start latency and published-port throughput side by side with podman and the floors (as root)"
 	@echo "make lint       gofmt and go vet"
 
 build:
@@ -37,6 +37,7 @@ test: test-setup lint test-unit test-e2e
 
 bench: build
 	./scripts/bench/start.sh
+	./scripts/bench/network.sh
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

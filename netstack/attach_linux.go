@@ -78,6 +78,7 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 			return Settings{}, cleanup, err
 		}
 	}
+
 	var s Settings
 	var err error
 	switch opts.Mode.Name {
@@ -90,6 +91,7 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 	if err != nil {
 		return s, cleanup, fmt.Errorf("start %s: %w", opts.Mode.Name, err)
 	}
+
 	if len(opts.Ports) == 0 {
 		s.SetPorts(nil)
 		return s, cleanup, nil
@@ -126,8 +128,8 @@ func waitIDMaps(ctx context.Context, pid int) error {
 	}
 }
 
-// portStateDir is where a container's port driver keeps its socket and
-// ready pipe. Unix socket paths are limited to 107 bytes, so the
+// portStateDir returns the directory of a container's port driver socket
+// and ready pipe. Unix socket paths are limited to 107 bytes, so the
 // directory is short: the runtime directory and 12 digits of the id.
 func portStateDir(stateDir, id string) string {
 	if len(id) > 12 {
@@ -137,7 +139,7 @@ func portStateDir(stateDir, id string) string {
 }
 
 // makePortStateDir creates dir afresh and records in it the monitor lock
-// that tells [SweepStale] whether its container still runs.
+// from which [SweepStale] learns whether its container still runs.
 func makePortStateDir(dir, monitorLock string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err

@@ -55,6 +55,7 @@ func attachBridge(ctx context.Context, opts AttachOptions) (*bridgeAttachment, S
 	if err := leases.save(); err != nil {
 		return a, Settings{}, err
 	}
+
 	s := Settings{
 		IPAddress: addr.String(), IPPrefixLen: opts.Bridge.Gateway.Bits(),
 		Gateway: opts.Bridge.Gateway.Addr().String(), Bridge: opts.Bridge.Name,
@@ -62,6 +63,7 @@ func attachBridge(ctx context.Context, opts AttachOptions) (*bridgeAttachment, S
 	if s.MacAddress, err = createVeth(opts.Pid, l.Veth, opts.Bridge, netip.PrefixFrom(addr, opts.Bridge.Gateway.Bits())); err != nil {
 		return a, s, err
 	}
+
 	ports, err := a.reservePorts(opts.Ports)
 	if err != nil {
 		return a, s, err
@@ -266,6 +268,7 @@ func createVeth(pid int, hostName string, cfg BridgeConfig, addr netip.Prefix) (
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return "", fmt.Errorf("bring up veth %s: %w", hostName, err)
 	}
+
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return "", fmt.Errorf("netlink in the network namespace of pid %d: %w", pid, err)

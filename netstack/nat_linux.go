@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -211,9 +210,4 @@ func ifname(name string) []byte {
 	b := make([]byte, unix.IFNAMSIZ)
 	copy(b, name)
 	return b
-}
-
-// natTableName returns the name "nft list ruleset" shows, for messages.
-func natTableName(bridge string) string {
-	return "ip " + strings.TrimSpace(natTable(bridge).Name)
 }

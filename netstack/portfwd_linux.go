@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gocker/gocker/reexec"
 	"github.com/rootless-containers/rootlesskit/v2/pkg/port"
@@ -37,11 +38,12 @@ func init() {
 
 // portForwarder publishes ports of a container with user-mode networking
 // through rootlesskit's builtin port driver. The parent side runs in the
-// calling process (the container's monitor) on the host: it listens on
-// each host port and copies every connection to a socket that the child
-// side dials inside the container's network namespace and passes back
-// over a Unix socket, so that the data moves between two sockets with
-// splice(2) and never passes through slirp4netns or pasta.
+// calling process (the container's monitor) on the host and listens on
+// each host port. For every connection, the child side dials the
+// container port inside the container's network namespace and passes the
+// socket back over a Unix socket. The parent then copies between the two
+// sockets with splice(2), so the data never passes through slirp4netns or
+// pasta.
 //
 //	monitor (host netns)                 port child (container's netns)
 //	NewParentDriver: mkfifo ready
@@ -83,6 +85,7 @@ func startPortForwarder(ctx context.Context, pid int, rootless bool, dir string,
 	if err := f.startChild(pid, rootless, opaqueMap); err != nil {
 		return f, nil, err
 	}
+
 	initComplete := make(chan struct{}, 1)
 	go func() { f.parentDone <- driver.RunParentDriver(initComplete, f.quit, nil) }()
 	select {
@@ -95,6 +98,7 @@ func startPortForwarder(ctx context.Context, pid int, rootless bool, dir string,
 	case <-ctx.Done():
 		return f, nil, fmt.Errorf("start port driver: %w", ctx.Err())
 	}
+
 	published := make([]PortMapping, 0, len(ports))
 	for _, m := range ports {
 		m, err := f.publish(ctx, m)
@@ -125,11 +129,13 @@ func (f *portForwarder) startChild(pid int, rootless bool, opaqueMap map[string]
 	args = append(args, "--net", "--", "/proc/self/fd/3")
 	cmd := exec.Command("nsenter", args...)
 	cmd.ExtraFiles = []*os.File{exe}
+
 	cmd.Env = []string{
 		reexec.EnvRole + "=" + portChildName,
 		envPortSocket + "=" + opaqueMap[opaque.SocketPath],
 		envPortReady + "=" + opaqueMap[opaque.ChildReadyPipePath],
 	}
+
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -204,7 +210,7 @@ func (f *portForwarder) stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// freePort asks the kernel for a free port on the mapping's host address.
+// freePort gets a free port from the kernel on the mapping's host address.
 // Another program may take it before the driver listens there, which the
 // driver then reports as a port in use.
 func freePort(m PortMapping) (uint16, error) {
@@ -235,8 +241,10 @@ func bindPort(m PortMapping) (io.Closer, error) {
 // portChildMain is the child side of the port driver, run by nsenter in
 // the container's network namespace. It serves until its stdin closes.
 func portChildMain() {
-	// fd 3 is the gocker binary that nsenter executed.
+	// fd 3 is the gocker binary that nsenter executed, which also made
+	// the process name "3"; ps shows the role instead.
 	unix.Close(3)
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&portChildComm[0])), 0, 0, 0)
 	socket, ready := os.Getenv(envPortSocket), os.Getenv(envPortReady)
 	os.Unsetenv(envPortSocket)
 	os.Unsetenv(envPortReady)
@@ -253,6 +261,10 @@ func portChildMain() {
 	}
 	os.Exit(0)
 }
+
+// portChildComm is the process name of the port driver's child, at most
+// 15 bytes and NUL-terminated.
+var portChildComm = []byte("gocker-port\x00")
 
 func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

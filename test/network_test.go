@@ -67,7 +67,7 @@ func freeHostPort(t *testing.T) int {
 }
 
 // exchange sends msg to addr over proto from the calling process (the
-// host's network namespace) and returns the answer, retrying while the
+// host's network namespace) and returns the reply, retrying while the
 // container's server starts.
 func exchange(t *testing.T, proto, addr, msg string) string {
 	t.Helper()

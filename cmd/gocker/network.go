@@ -65,8 +65,8 @@ func parseRunNetwork(c *cli.Context) (runNetwork, error) {
 		return n, err
 	}
 	if len(n.config.Ports) > 0 {
-		if !n.mode.Publishes() {
-			return n, fmt.Errorf("invalid --publish with --network %s: a container publishes ports only with a network of its own (bridge, slirp4netns or pasta)", n.mode)
+		if err := checkPublishMode(n.mode, n.config.Ports); err != nil {
+			return n, err
 		}
 		if err := netstack.CheckPorts(n.config.Ports, !rootless); err != nil {
 			return n, err
@@ -89,6 +89,19 @@ func parseRunNetwork(c *cli.Context) (runNetwork, error) {
 		n.config.Bridge, n.config.BridgeSubnet = cfg.Name, cfg.Gateway.String()
 	}
 	return n, nil
+}
+
+// checkPublishMode fails when mode cannot publish ports.
+func checkPublishMode(mode netstack.Mode, ports []netstack.PortMapping) error {
+	if !mode.Publishes() {
+		return fmt.Errorf("invalid --publish with --network %s: a container publishes ports only with a network of its own (bridge, slirp4netns or pasta)", mode)
+	}
+	for _, m := range ports {
+		if mode.Name == netstack.ModeBridge && m.HostIP.IsValid() && !m.HostIP.Is4() {
+			return fmt.Errorf("invalid --publish %s: bridge networking publishes on IPv4 addresses only", m)
+		}
+	}
+	return nil
 }
 
 // checkMode fails, with the fix, when the host cannot give the container
@@ -156,6 +169,22 @@ func runtimeDir() (string, error) {
 	return privateTempDir()
 }
 
+// existingRuntimeDir returns [runtimeDir] without creating anything, or ""
+// when a user without $XDG_RUNTIME_DIR has no runtime directory yet.
+func existingRuntimeDir() string {
+	if os.Getenv("GOCKER_RUNTIME_DIR") == "" && userns.Rootless() && !filepath.IsAbs(os.Getenv("XDG_RUNTIME_DIR")) {
+		dir := filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(os.Getuid()))
+		if _, err := os.Stat(dir); err != nil {
+			return ""
+		}
+	}
+	dir, err := runtimeDir()
+	if err != nil {
+		return ""
+	}
+	return dir
+}
+
 // privateTempDir returns /tmp/gocker-UID, which must be the caller's own
 // and private, for users without $XDG_RUNTIME_DIR.
 func privateTempDir() (string, error) {
@@ -212,8 +241,8 @@ func networkHook(st *stores, log *slog.Logger) container.Hook {
 // sweepNetworks cleans up the network state of containers whose monitor
 // died. Failures are logged: they must not stop the command that runs.
 func sweepNetworks(ctx context.Context) {
-	dir, err := runtimeDir()
-	if err != nil {
+	dir := existingRuntimeDir()
+	if dir == "" {
 		return
 	}
 	if err := netstack.SweepStale(ctx, dir, slog.Default()); err != nil {

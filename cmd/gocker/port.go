@@ -31,6 +31,7 @@ func portAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+
 	var ports map[string][]string
 	if n := ctr.NetworkSettings; n != nil {
 		ports = map[string][]string{}
@@ -40,6 +41,7 @@ func portAction(c *cli.Context) error {
 			}
 		}
 	}
+
 	if c.NArg() == 2 {
 		key := c.Args().Get(1)
 		if !strings.Contains(key, "/") {
@@ -54,6 +56,7 @@ func portAction(c *cli.Context) error {
 		}
 		return nil
 	}
+
 	keys := make([]string, 0, len(ports))
 	for k := range ports {
 		keys = append(keys, k)

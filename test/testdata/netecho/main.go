@@ -1,8 +1,8 @@
 // Command netecho is the network peer of gocker's end-to-end tests, built
 // static so that it runs in any container image:
 //
-//	netecho serve tcp|udp ADDRESS    answer each line or datagram with "echo:" and it
-//	netecho send tcp|udp ADDRESS MSG send MSG, print the answer
+//	netecho serve tcp|udp ADDRESS    reply to each line or datagram with "echo:" and it
+//	netecho send tcp|udp ADDRESS MSG send MSG and print the reply
 //
 // A server runs until it is killed; a client gives up after 5 seconds.
 package main
