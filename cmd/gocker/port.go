@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gocker/gocker/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -32,15 +33,7 @@ func portAction(c *cli.Context) error {
 		return err
 	}
 
-	var ports map[string][]string
-	if n := ctr.NetworkSettings; n != nil {
-		ports = map[string][]string{}
-		for key, bindings := range n.Ports {
-			for _, b := range bindings {
-				ports[key] = append(ports[key], joinHostPort(b.HostIP, b.HostPort))
-			}
-		}
-	}
+	ports := hostAddresses(ctr)
 
 	if c.NArg() == 2 {
 		key := c.Args().Get(1)
@@ -57,17 +50,48 @@ func portAction(c *cli.Context) error {
 		return nil
 	}
 
-	keys := make([]string, 0, len(ports))
-	for k := range ports {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, comparePortKeys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(ports) {
 		for _, a := range ports[k] {
 			fmt.Fprintf(c.App.Writer, "%s -> %s\n", k, a)
 		}
 	}
 	return nil
+}
+
+// hostAddresses maps each published port of a running container, "80/tcp",
+// to its host addresses, "0.0.0.0:8080".
+func hostAddresses(ctr *container.Container) map[string][]string {
+	ports := map[string][]string{}
+	if n := ctr.NetworkSettings; n != nil {
+		for key, bindings := range n.Ports {
+			for _, b := range bindings {
+				ports[key] = append(ports[key], joinHostPort(b.HostIP, b.HostPort))
+			}
+		}
+	}
+	return ports
+}
+
+func sortedKeys(ports map[string][]string) []string {
+	keys := make([]string, 0, len(ports))
+	for k := range ports {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, comparePortKeys)
+	return keys
+}
+
+// formatPorts formats the PORTS column of gocker ps as Docker does:
+// "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp".
+func formatPorts(ctr *container.Container) string {
+	ports := hostAddresses(ctr)
+	var out []string
+	for _, k := range sortedKeys(ports) {
+		for _, a := range ports[k] {
+			out = append(out, a+"->"+k)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // comparePortKeys orders "80/tcp" keys by port number, then protocol.

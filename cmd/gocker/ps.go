@@ -54,7 +54,7 @@ func psAction(c *cli.Context) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, displayImage(ctr.Image), command,
-			ago(ctr.Created), containerStatus(ctr.State), "", ctr.Name)
+			ago(ctr.Created), containerStatus(ctr.State), formatPorts(ctr), ctr.Name)
 	}
 	return w.Flush()
 }

@@ -2,8 +2,9 @@
 # network.sh: measure TCP throughput through a published port (iperf3,
 # one stream, client on the host side, server in the container). The rows
 # are rootless gocker with slirp4netns and with pasta, rootless Podman with
-# its default port handler, root gocker on its bridge, and host loopback as
-# the floor. Then it measures outbound throughput (client in the
+# its default port handler, root gocker on its bridge, host loopback as the
+# floor, and a Go splice proxy on loopback (scripts/bench/spliceproxy) as
+# the floor of any userspace forwarder. Then it measures outbound throughput (client in the
 # container, server one veth hop away) and the memory of the
 # per-container network processes. All rows run in one invocation.
 #
@@ -172,6 +173,7 @@ ip -n "$NS_UP" link set gbench1 up
 # --- gocker and the image -------------------------------------------------
 log "building gocker"
 (cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -tags urfave_cli_no_docs -o "$GOCKER" ./cmd/gocker)
+(cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -o "$BENCH_DIR/bin/spliceproxy" ./scripts/bench/spliceproxy)
 chmod 0755 "$GOCKER"
 GOCKER_COMMIT=$(git -c safe.directory="$REPO" -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -253,7 +255,9 @@ memory() {
 	for pid in "$@"; do
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
 		pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
-		printf '%-20s %-12s RSS %6s kB  PSS %6s kB\n' "$row" "$(cat "/proc/$pid/comm")" "$rss" "$pss" >>"$MEM"
+		# The process name, and argv[0] where Podman's helpers differ.
+		printf '%-20s %-12s %-20s RSS %6s kB  PSS %6s kB\n' "$row" "$(cat "/proc/$pid/comm")" \
+			"$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -1 | xargs basename)" "$rss" "$pss" >>"$MEM"
 	done
 }
 
@@ -262,16 +266,12 @@ memory() {
 # ("gocker-port"), slirp4netns, pasta, and Podman's conmon and
 # rootlessport.
 network_pids() {
-	local dir comm
+	local dir comm cmdline
 	for dir in /proc/[0-9]*; do
 		comm=$(cat "$dir/comm" 2>/dev/null) || continue
-		case $comm in
-		gocker)
-			case $(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) in
-			*" run "*) echo "${dir#/proc/}" ;;
-			esac
-			;;
-		gocker-port | slirp4netns | pasta | pasta.avx2 | conmon | rootlessport*) echo "${dir#/proc/}" ;;
+		cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+		case $comm:$cmdline in
+		gocker:*" run "* | gocker-port:* | slirp4netns:* | conmon:* | *:pasta* | *:rootlessport*) echo "${dir#/proc/}" ;;
 		esac
 	done
 }
@@ -281,6 +281,13 @@ in_host iperf3 -s -p 15201 >/dev/null 2>&1 &
 STARTED="$STARTED $!"
 wait_iperf 15201
 measure_inbound loopback 15201
+
+log "row: Go splice proxy 127.0.0.1:15205 to the loopback server (floor of a forwarder)"
+in_host "$BENCH_DIR/bin/spliceproxy" 127.0.0.1:15205 127.0.0.1:15201 &
+STARTED="$STARTED $!"
+wait_iperf 15205
+(sleep 3 && memory splice-proxy $(pgrep -f "$BENCH_DIR/bin/spliceproxy")) &
+measure_inbound splice-proxy 15205
 
 for mode in slirp4netns pasta; do
 	log "row: gocker rootless --network $mode -p 127.0.0.1:15202:5201"
@@ -331,6 +338,7 @@ for r in csv.DictReader(open(sys.argv[1])):
     rows.setdefault(r["row"], []).append(float(r["gbit_per_s"]))
 names = {
     "loopback": "host loopback, `iperf3 -s` in the host namespace (floor)",
+    "splice-proxy": "Go splice proxy on loopback to that server (forwarder floor)",
     "gocker-slirp4netns": "gocker rootless `--network slirp4netns -p`",
     "gocker-pasta": "gocker rootless `--network pasta -p`",
     "podman": "Podman rootless default (slirp4netns, rootlessport)",
