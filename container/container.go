@@ -25,8 +25,8 @@ type Container struct {
 	HostConfig HostConfig `json:"HostConfig"`
 	Rootless   bool       `json:"Rootless"`
 
-	// Network is the network the container asks for; NetworkSettings
-	// is what it runs with, kept in network.json while it runs.
+	// Network is the network the container requests. NetworkSettings
+	// is the network it runs with, kept in network.json while it runs.
 	Network         NetworkConfig      `json:"Network"`
 	NetworkSettings *netstack.Settings `json:"NetworkSettings,omitempty"`
 

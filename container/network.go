@@ -10,7 +10,7 @@ import (
 	"github.com/gocker/gocker/netstack"
 )
 
-// NetworkConfig is the network a container asks for, beyond
+// NetworkConfig is the network a container requests, beyond
 // HostConfig.NetworkMode: published ports, extra /etc/hosts entries,
 // nameservers, and the bridge of bridge mode.
 type NetworkConfig struct {

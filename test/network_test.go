@@ -539,3 +539,27 @@ func TestBridgeCleanupAfterKilledMonitor(t *testing.T) {
 	}
 	assertNoLeases(t, g)
 }
+
+func TestUserModeCleanupAfterKilledMonitor(t *testing.T) {
+	requireUserModeTool(t, "slirp4netns")
+	g := newRootless(t)
+	g.busybox(t)
+	port := freeHostPort(t)
+	e, pid := startContainer(t, g, "--network", "slirp4netns", "-v", echoMount(t), "-p", fmt.Sprintf("127.0.0.1:%d:7", port),
+		"busybox", "sh", "-c", echoServers)
+	if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), "up"); got != "echo:up" {
+		t.Fatalf("TCP answer = %q, want echo:up", got)
+	}
+	// SIGKILL gives gocker run no chance to clean up: slirp4netns, the
+	// port driver's child and the container die with it.
+	if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-e.done
+	waitGone(t, pid)
+	if entries, _ := os.ReadDir(filepath.Join(g.runtime, "gocker", "ports")); len(entries) != 1 {
+		t.Errorf("the killed monitor left %d port driver directories, want the 1 that the next command removes", len(entries))
+	}
+	g.ok("ps", "-a")
+	assertNoHelpers(t, g)
+}

@@ -300,9 +300,9 @@ func (b *lockedBuffer) String() string {
 }
 
 // waitForChild returns the pid of the container process: the child of
-// gocker run in a PID namespace of its own (network helpers such as
-// slirp4netns share gocker's) that has executed the container's command
-// (its executable is no longer the gocker binary or an id map tool).
+// gocker run that has executed the container's command, so its executable
+// is no longer the gocker binary or an id map tool. It is in a PID
+// namespace of its own, unlike network helpers such as slirp4netns.
 func waitForChild(t *testing.T, parent int) int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

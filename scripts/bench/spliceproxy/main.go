@@ -1,7 +1,7 @@
 // Command spliceproxy is the floor of a userspace TCP forwarder for
-// scripts/bench/network.sh: it accepts on one address and copies each
-// connection to and from another with io.Copy, which moves the data with
-// splice(2) between TCP sockets. It runs until it is killed.
+// scripts/bench/network.sh. It accepts connections on one address and
+// copies each to and from another address with io.Copy, which moves the
+// data between TCP sockets with splice(2). It runs until it is killed.
 //
 //	spliceproxy LISTEN-ADDRESS TARGET-ADDRESS
 package main
