@@ -136,6 +136,9 @@ type gocker struct {
 	// netns is the network namespace that root's commands run in, so
 	// that bridge networking never touches the host's.
 	netns string
+	// resolvConf, when set, is bound over /etc/resolv.conf for the
+	// user's commands, in a mount namespace of each command's own.
+	resolvConf string
 }
 
 // newRootless returns a gocker for the unprivileged test user with a fresh
@@ -221,15 +224,18 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 			cmd.Path = lookPath("nsenter")
 			cmd.Args = append([]string{"nsenter", "--net=/run/netns/" + g.netns, "--", env.binary}, full...)
 		}
-	case tunNode(g.t) != "":
+	case tunNode(g.t) != "" || g.resolvConf != "":
 		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
 		// The user gets a usable /dev/net/tun in a mount namespace of the
 		// command's own; the host's node stays as it is.
 		cmd.Path = lookPath("unshare")
 		cmd.Args = append([]string{"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-			`mount --bind "$0" /dev/net/tun && exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"`,
-			tunNode(g.t), env.binary}, full...)
-		cmd.Env = append(cmd.Env, fmt.Sprintf("UID_=%d", g.acct.uid), fmt.Sprintf("GID_=%d", g.acct.gid))
+			`{ [ -z "$TUN_" ] || mount --bind "$TUN_" /dev/net/tun; } &&
+			{ [ -z "$RESOLV_" ] || mount --bind "$RESOLV_" /etc/resolv.conf; } &&
+			exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"`,
+			"sh", env.binary}, full...)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("UID_=%d", g.acct.uid), fmt.Sprintf("GID_=%d", g.acct.gid),
+			"TUN_="+tunNode(g.t), "RESOLV_="+g.resolvConf)
 	default:
 		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}

@@ -223,6 +223,75 @@ func TestUserModeResolvConf(t *testing.T) {
 	}
 }
 
+// serveDNS answers A queries on 127.0.0.1:53 of the host with 192.0.2.77
+// until the test ends, as a host resolver such as systemd-resolved's
+// 127.0.0.53 would.
+func serveDNS(t *testing.T) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:53")
+	if err != nil {
+		t.Skipf("needs 127.0.0.1:53 for a test resolver: %v", err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if reply := dnsReply(buf[:n]); reply != nil {
+				_, _ = pc.WriteTo(reply, from)
+			}
+		}
+	}()
+}
+
+// dnsReply answers a DNS query (RFC 1035 section 4.1): the header with
+// QR and RA set, the question, and for type A one answer pointing back at
+// the question's name (offset 12).
+func dnsReply(query []byte) []byte {
+	i := 12
+	for i < len(query) && query[i] != 0 {
+		i += int(query[i]) + 1
+	}
+	if i+5 > len(query) {
+		return nil
+	}
+	reply := append([]byte{}, query[:i+5]...)
+	reply[2], reply[3] = 0x81, 0x80
+	clear(reply[6:12])
+	if query[i+1] == 0 && query[i+2] == 1 {
+		reply[7] = 1
+		reply = append(reply, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77)
+	}
+	return reply
+}
+
+func TestUserModeDNSForwarder(t *testing.T) {
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			requireUserModeTool(t, mode)
+			g := newRootless(t)
+			g.busybox(t)
+			serveDNS(t)
+			// The host resolves through a loopback nameserver, which the
+			// container cannot reach: its queries go to the forwarder.
+			g.resolvConf = filepath.Join(env.workDir, "resolv-loopback.conf")
+			if err := os.WriteFile(g.resolvConf, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := g.ok("run", "--rm", "--network", mode, "busybox", "sh", "-c", "cat /etc/resolv.conf; nslookup gocker-test.example")
+			if strings.Contains(out, "nameserver 127.") {
+				t.Errorf("the container's resolv.conf lists a loopback nameserver: %q", out)
+			}
+			if !strings.Contains(out, "Address: 192.0.2.77") {
+				t.Errorf("nslookup through the forwarder = %q, want the test resolver's 192.0.2.77", out)
+			}
+		})
+	}
+}
+
 func TestSlirp4netnsHostLoopback(t *testing.T) {
 	requireUserModeTool(t, "slirp4netns")
 	g := newRootless(t)
