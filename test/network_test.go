@@ -5,6 +5,7 @@ package test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -631,4 +632,30 @@ func TestUserModeCleanupAfterKilledMonitor(t *testing.T) {
 	}
 	g.ok("ps", "-a")
 	assertNoHelpers(t, g)
+}
+
+func TestUserModeNeedsTun(t *testing.T) {
+	requireUserModeTool(t, "slirp4netns")
+	g := newRootless(t)
+	if tunNode(t) == "" {
+		t.Skip("needs a /dev/net/tun that the test user cannot open; this host lets every user open it")
+	}
+	g.busybox(t)
+	// The user's own /dev/net/tun, without the harness's usable node.
+	cmd := exec.Command(env.binary, "--root", g.root, "run", "--rm", "busybox", "true")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + g.acct.home, "XDG_RUNTIME_DIR=" + g.runtime}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 125 {
+		t.Fatalf("gocker run without a usable tun: %v, want exit 125: %s", err, out)
+	}
+	for _, want := range []string{"/dev/net/tun", "--network none"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error %q does not mention %q", out, want)
+		}
+	}
+	if ids := g.lines(g.try("ps", "-aq")); len(ids) != 0 {
+		t.Errorf("the failed run left containers: %v", ids)
+	}
 }
