@@ -83,9 +83,9 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 	var err error
 	switch opts.Mode.Name {
 	case ModeSlirp4netns:
-		helper, s, err = startSlirp4netns(ctx, opts.Pid, opts.Mode, opts.Log)
+		helper, s, err = startSlirp4netns(ctx, opts.Pid, opts.Mode, opts.Rootless, opts.Log)
 	case ModePasta:
-		helper, s, err = startPasta(ctx, opts.Pid, opts.Mode, dir, opts.Log)
+		helper, s, err = startPasta(ctx, opts.Pid, opts.Mode, dir, opts.Rootless, opts.Log)
 	}
 	s.Mode = opts.Mode.String()
 	if err != nil {

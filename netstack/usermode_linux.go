@@ -70,12 +70,22 @@ func (h *helperProcess) stop(context.Context) error {
 	return nil
 }
 
-func startHelper(cmd *exec.Cmd) (*helperProcess, error) {
+func startHelper(cmd *exec.Cmd, rootless bool) (*helperProcess, error) {
 	h := &helperProcess{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = h.stderr
 	// The helper dies with the monitor, so that a killed monitor leaves
 	// no helper behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	if !rootless {
+		// Run as root, slirp4netns 1.2.0's --enable-sandbox makes only "/"
+		// private before it detaches the old root, and the detach
+		// propagated to the caller's namespace: it unmounted the shared
+		// /run/netns/* of "ip netns". A mount namespace of the helper's
+		// own, which Go makes private recursively, keeps that inside.
+		// Rootless, the kernel stops the propagation already, because
+		// the helper's mount namespace belongs to another user namespace.
+		cmd.SysProcAttr.Unshareflags = unix.CLONE_NEWNS
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
@@ -100,7 +110,7 @@ func (h *helperProcess) failure(err error) error {
 // startSlirp4netns connects the network namespace of pid to the host
 // through slirp4netns, which configures tap0 in it, and waits until it is
 // ready.
-func startSlirp4netns(ctx context.Context, pid int, mode Mode, log *slog.Logger) (*helperProcess, Settings, error) {
+func startSlirp4netns(ctx context.Context, pid int, mode Mode, rootless bool, log *slog.Logger) (*helperProcess, Settings, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, Settings{}, err
@@ -123,7 +133,7 @@ func startSlirp4netns(ctx context.Context, pid int, mode Mode, log *slog.Logger)
 	cmd := exec.Command("slirp4netns", args...)
 	cmd.ExtraFiles = []*os.File{readyW, exitR}
 	log.Debug("start slirp4netns", "args", cmd.Args)
-	h, err := startHelper(cmd)
+	h, err := startHelper(cmd, rootless)
 	readyW.Close()
 	exitR.Close()
 	if err != nil {
@@ -166,7 +176,7 @@ func waitReadyFD(ctx context.Context, r *os.File) error {
 // startPasta connects the network namespace of pid to the host through
 // pasta in the foreground, and waits until it has configured the
 // namespace: pasta writes its pid file after that.
-func startPasta(ctx context.Context, pid int, mode Mode, runDir string, log *slog.Logger) (*helperProcess, Settings, error) {
+func startPasta(ctx context.Context, pid int, mode Mode, runDir string, rootless bool, log *slog.Logger) (*helperProcess, Settings, error) {
 	pidFile := filepath.Join(runDir, "pasta.pid")
 	args := []string{
 		"--config-net", "--quiet", "--foreground", "--pid", pidFile,
@@ -182,7 +192,7 @@ func startPasta(ctx context.Context, pid int, mode Mode, runDir string, log *slo
 	args = append(args, strconv.Itoa(pid))
 	cmd := exec.Command("pasta", args...)
 	log.Debug("start pasta", "args", cmd.Args)
-	h, err := startHelper(cmd)
+	h, err := startHelper(cmd, rootless)
 	if err != nil {
 		return nil, Settings{}, err
 	}

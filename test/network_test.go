@@ -659,3 +659,31 @@ func TestUserModeNeedsTun(t *testing.T) {
 		t.Errorf("the failed run left containers: %v", ids)
 	}
 }
+
+func TestRootSlirp4netnsKeepsHostMounts(t *testing.T) {
+	requireUserModeTool(t, "slirp4netns")
+	g := newRootful(t)
+	g.busybox(t)
+	e, pid := startContainer(t, g, "--name", "web", "--network", "slirp4netns", "-v", echoMount(t), "-p", "127.0.0.1:8080:7",
+		"busybox", "sh", "-c", echoServers)
+	var out string
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if out, err = inNetns(t, g.netns, netecho(t), "send", "tcp", "127.0.0.1:8080", "root"); err == nil {
+			break
+		}
+	}
+	if out != "echo:root\n" {
+		t.Errorf("answer through root's port driver = %q (%v), want echo:root", out, err)
+	}
+	// slirp4netns's sandbox must not unmount the host's shared mounts,
+	// such as the namespace this test runs gocker in.
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mounts), " /run/netns/"+g.netns+" ") {
+		t.Errorf("/run/netns/%s is no longer mounted after a root slirp4netns container", g.netns)
+	}
+	stopContainer(t, g, e, pid, "web")
+}
