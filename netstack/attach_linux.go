@@ -97,7 +97,10 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 		return s, cleanup, nil
 	}
 	var published []PortMapping
-	fwd, published, err = startPortForwarder(ctx, opts.Pid, opts.Rootless, dir, opts.Ports, opts.Log)
+	fwd, published, err = startPortForwarder(ctx, forwarderOptions{
+		Pid: opts.Pid, Rootless: opts.Rootless, Dir: dir, Ports: opts.Ports,
+		ChildIP: s.IPAddress, Log: opts.Log,
+	})
 	if err != nil {
 		return s, cleanup, err
 	}

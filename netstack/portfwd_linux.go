@@ -62,18 +62,35 @@ type portForwarder struct {
 	quit       chan struct{}
 	parentDone chan error
 	readyPipe  string
+	childIP    string
 	ids        []int
 	log        *slog.Logger
 }
 
-// startPortForwarder starts the port driver for the container whose
-// network namespace is that of pid, keeping its socket in dir, and
-// publishes ports. It returns the ports with their host ports chosen.
+// forwarderOptions configure [startPortForwarder].
+type forwarderOptions struct {
+	// Pid is a process in the container's network namespace.
+	Pid      int
+	Rootless bool
+	// Dir keeps the driver's socket and ready pipe.
+	Dir   string
+	Ports []PortMapping
+	// ChildIP is the container's address, which the child dials: as in
+	// Docker, a published port reaches servers that listen on it or on
+	// every address, not those bound to the container's loopback only.
+	// Empty means 127.0.0.1.
+	ChildIP string
+	Log     *slog.Logger
+}
+
+// startPortForwarder starts the port driver for a container and
+// publishes its ports. It returns the ports with their host ports chosen.
 // The forwarder must be stopped even when it returns an error.
-func startPortForwarder(ctx context.Context, pid int, rootless bool, dir string, ports []PortMapping, log *slog.Logger) (*portForwarder, []PortMapping, error) {
+func startPortForwarder(ctx context.Context, opts forwarderOptions) (*portForwarder, []PortMapping, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	driver, err := builtin.NewParentDriver(&logWriter{log: log}, dir)
+	log := opts.Log
+	driver, err := builtin.NewParentDriver(&logWriter{log: log}, opts.Dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create port driver: %w", err)
 	}
@@ -81,8 +98,9 @@ func startPortForwarder(ctx context.Context, pid int, rootless bool, dir string,
 	f := &portForwarder{
 		driver: driver, quit: make(chan struct{}), parentDone: make(chan error, 1),
 		childDone: make(chan struct{}), readyPipe: opaqueMap[opaque.ChildReadyPipePath], log: log,
+		childIP: opts.ChildIP,
 	}
-	if err := f.startChild(pid, rootless, opaqueMap); err != nil {
+	if err := f.startChild(opts.Pid, opts.Rootless, opaqueMap); err != nil {
 		return f, nil, err
 	}
 
@@ -99,8 +117,8 @@ func startPortForwarder(ctx context.Context, pid int, rootless bool, dir string,
 		return f, nil, fmt.Errorf("start port driver: %w", ctx.Err())
 	}
 
-	published := make([]PortMapping, 0, len(ports))
-	for _, m := range ports {
+	published := make([]PortMapping, 0, len(opts.Ports))
+	for _, m := range opts.Ports {
 		m, err := f.publish(ctx, m)
 		if err != nil {
 			return f, nil, err
@@ -165,7 +183,7 @@ func (f *portForwarder) publish(ctx context.Context, m PortMapping) (PortMapping
 		}
 		m.HostPort = p
 	}
-	spec := port.Spec{Proto: m.Proto, ParentPort: int(m.HostPort), ChildPort: int(m.ContainerPort)}
+	spec := port.Spec{Proto: m.Proto, ParentPort: int(m.HostPort), ChildPort: int(m.ContainerPort), ChildIP: f.childIP}
 	if m.HostIP.IsValid() {
 		spec.ParentIP = m.HostIP.String()
 	}

@@ -125,12 +125,18 @@ func TestUserModePublishedPorts(t *testing.T) {
 			requireUserModeTool(t, mode)
 			g := newRootless(t)
 			g.busybox(t)
-			tcpPort, udpPort := freeHostPort(t), freeHostPort(t)
+			tcpPort, udpPort, loopPort := freeHostPort(t), freeHostPort(t), freeHostPort(t)
+			// Port 9 listens on the container's loopback only, which a
+			// published port does not reach, as in Docker.
 			e, pid := startContainer(t, g, "--name", "web", "--network", mode, "-v", echoMount(t),
 				"-p", fmt.Sprintf("%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort), "-p", "7",
-				"busybox", "sh", "-c", echoServers)
+				"-p", fmt.Sprintf("%d:9", loopPort),
+				"busybox", "sh", "-c", "/netecho serve tcp 127.0.0.1:9 & "+echoServers)
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "hello"); got != "echo:hello" {
 				t.Errorf("TCP answer = %q, want echo:hello", got)
+			}
+			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
+				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
 			if got := exchange(t, "udp", fmt.Sprintf("127.0.0.1:%d", udpPort), "ping"); got != "echo:ping" {
 				t.Errorf("UDP answer = %q, want echo:ping", got)
@@ -142,7 +148,7 @@ func TestUserModePublishedPorts(t *testing.T) {
 				t.Errorf("gocker port = %q, want lines %q and %q", ports, wantTCP, wantUDP)
 			}
 			// "-p 7" published a random host port as well.
-			random := regexp.MustCompile(`7/tcp -> 0\.0\.0\.0:(\d+)`).FindAllStringSubmatch(ports, -1)
+			random := regexp.MustCompile(`\b7/tcp -> 0\.0\.0\.0:(\d+)`).FindAllStringSubmatch(ports, -1)
 			if len(random) != 2 {
 				t.Fatalf("gocker port = %q, want two TCP mappings of port 7", ports)
 			}
