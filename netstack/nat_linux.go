@@ -24,7 +24,8 @@ import (
 //	    [ip daddr HOSTIP] tcp dport 8080 dnat to 172.18.0.2:80 comment "gocker:ID" }
 //	  chain postrouting { type nat hook postrouting priority srcnat;
 //	    ip saddr 172.18.0.0/24 oifname != "gocker0" masquerade
-//	    ip saddr 127.0.0.0/8 oifname "gocker0" masquerade }
+//	    ip saddr 127.0.0.0/8 oifname "gocker0" masquerade
+//	    ip saddr 172.18.0.0/24 oifname "gocker0" ct status dnat masquerade }
 //	}
 //
 // The table is created with the first lease and deleted with the last, so
@@ -32,12 +33,21 @@ import (
 // ports are DNAT rules for every local address, including 127.0.0.1: the
 // bridge gets route_localnet so that loopback-sourced packets may leave
 // through it, and the second masquerade rule gives them the bridge's
-// address, which the container can answer.
+// address, which the container can answer. The third gives the same
+// treatment to a container that connects to a published port of the host
+// (hairpin NAT): without it, the container that serves the port would
+// answer the client container directly, from an address the client did
+// not connect to.
 //
 // NOTE: a DROP policy or rule in another table's forward chain (Docker
 // sets the iptables FORWARD policy to DROP) still drops the bridge's
 // routed traffic, because nftables runs every base chain of a hook and a
 // drop in any of them is final.
+
+// ctStatusDstNAT is IPS_DST_NAT of the conntrack status bits
+// (linux/netfilter/nf_conntrack_common.h): the connection's destination
+// was rewritten by DNAT.
+const ctStatusDstNAT = 1 << 5
 
 // natTable returns the nftables table of a bridge.
 func natTable(bridge string) *nftables.Table {
@@ -89,6 +99,15 @@ func createNATTable(cfg BridgeConfig) error {
 	conn.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(matchSource(netip.MustParsePrefix("127.0.0.0/8")),
 		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(cfg.Name)},
+		&expr.Masq{},
+	)})
+	conn.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(matchSource(subnet),
+		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(cfg.Name)},
+		&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ctStatusDstNAT), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
 		&expr.Masq{},
 	)})
 	if err := conn.Flush(); err != nil {

@@ -509,6 +509,12 @@ func TestBridgeNetwork(t *testing.T) {
 	if out != "echo:peer\n" {
 		t.Errorf("answer from the other container = %q, want echo:peer", out)
 	}
+	// A container reaches the other through a published port of the
+	// host (hairpin NAT).
+	out = g.ok("run", "--rm", "-v", echoMount(t), "busybox", "/netecho", "send", "tcp", "198.51.100.1:8080", "hairpin")
+	if out != "echo:hairpin\n" {
+		t.Errorf("answer through the host's published port = %q, want echo:hairpin", out)
+	}
 	stderr := g.fails(125, "run", "--rm", "-p", "8080:80", "busybox", "true")
 	if !strings.Contains(stderr, "already in use") {
 		t.Errorf("second container on port 8080: %q", stderr)
