@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -63,6 +66,7 @@ type portForwarder struct {
 	parentDone chan error
 	readyPipe  string
 	childIP    string
+	childErr   cappedBuffer // the child's stderr
 	ids        []int
 	log        *slog.Logger
 }
@@ -112,7 +116,7 @@ func startPortForwarder(ctx context.Context, opts forwarderOptions) (*portForwar
 		f.parentDone <- err
 		return f, nil, fmt.Errorf("start port driver: %w", err)
 	case <-f.childDone:
-		return f, nil, fmt.Errorf("start port driver: %s exited: %v", f.child.Path, f.child.ProcessState)
+		return f, nil, fmt.Errorf("start port driver: %s exited (%v): %s", strings.Join(f.child.Args, " "), f.child.ProcessState, strings.TrimSpace(f.childErr.String()))
 	case <-ctx.Done():
 		return f, nil, fmt.Errorf("start port driver: %w", ctx.Err())
 	}
@@ -144,7 +148,10 @@ func (f *portForwarder) startChild(pid int, rootless bool, opaqueMap map[string]
 		return fmt.Errorf("open the gocker binary: %w", err)
 	}
 	defer exe.Close()
-	args = append(args, "--net", "--", "/proc/self/fd/3")
+	// The child only dials sockets: setpriv (util-linux, like nsenter)
+	// empties its capability bounding set before it runs, so that it has
+	// no capability in the container's namespaces, nor root's on the host.
+	args = append(args, "--net", "--", "setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", "/proc/self/fd/3")
 	cmd := exec.Command("nsenter", args...)
 	cmd.ExtraFiles = []*os.File{exe}
 
@@ -160,6 +167,7 @@ func (f *portForwarder) startChild(pid int, rootless bool, opaqueMap map[string]
 	}
 	defer stdinR.Close()
 	cmd.Stdin = stdinR
+	cmd.Stderr = &f.childErr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
 	f.log.Debug("start port driver child", "args", cmd.Args)
 	if err := cmd.Start(); err != nil {
@@ -289,6 +297,28 @@ func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFun
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, helperTimeout)
+}
+
+// cappedBuffer keeps the first 4 KiB written to it: enough for the error
+// of a child that fails, and bounded for one that logs for days.
+type cappedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := 4096 - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // logWriter turns the port driver's log lines into debug records.
