@@ -138,6 +138,7 @@ func TestUserModePublishedPorts(t *testing.T) {
 			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
 				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
+			assertPortChildUnprivileged(t, g.acct.uid)
 			if got := exchange(t, "udp", fmt.Sprintf("127.0.0.1:%d", udpPort), "ping"); got != "echo:ping" {
 				t.Errorf("UDP answer = %q, want echo:ping", got)
 			}
@@ -165,6 +166,29 @@ func TestUserModePublishedPorts(t *testing.T) {
 				t.Errorf("host port %d still answers after the container stopped", tcpPort)
 			}
 		})
+	}
+}
+
+// assertPortChildUnprivileged fails unless a port driver child of uid
+// runs without capabilities and with no_new_privs.
+func assertPortChildUnprivileged(t *testing.T, uid int) {
+	t.Helper()
+	found := false
+	for _, pid := range processesOf(uid) {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if strings.TrimSpace(string(comm)) != "gocker-port" {
+			continue
+		}
+		found = true
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1"} {
+			if !strings.Contains(string(status), want) {
+				t.Errorf("port driver child %d: status lacks %q", pid, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no port driver child (gocker-port) of uid %d runs", uid)
 	}
 }
 
