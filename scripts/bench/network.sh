@@ -4,9 +4,10 @@
 # are rootless gocker with slirp4netns and with pasta, rootless Podman with
 # its default port handler, root gocker on its bridge, host loopback as the
 # floor, and a Go splice proxy on loopback (scripts/bench/spliceproxy) as
-# the floor of any userspace forwarder. Then it measures outbound throughput (client in the
-# container, server one veth hop away) and the memory of the
-# per-container network processes. All rows run in one invocation.
+# the floor of any userspace forwarder. Then it measures outbound
+# throughput (client in the container, server one veth hop away) and the
+# memory of the per-container network processes, sampled one second into
+# the first run of each row. All rows run in one invocation.
 #
 # Run as root ("sudo make bench"). The script:
 # - installs iperf3, podman, slirp4netns, passt, uidmap, busybox-static,
@@ -98,8 +99,12 @@ install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$BENCH_DIR"
 exec 9>"$BENCH_DIR/.lock"
 flock -n 9 || die "another benchmark run holds the lock $BENCH_DIR/.lock: wait for it or set BENCH_DIR to another directory"
 
-# in_host runs a command as root in the "host" namespace.
-in_host() { nsenter --net="/run/netns/$NS_HOST" -- "$@"; }
+# IN_HOST runs a command as root in the "host" namespace. Like AS_BENCH
+# and ROOT_GOCKER it is an array, not a function, so that $! of a command
+# started in the background is the command's own PID (nsenter executes
+# it), which the cleanup can end.
+IN_HOST=(nsenter --net="/run/netns/$NS_HOST" --)
+in_host() { "${IN_HOST[@]}" "$@"; }
 
 # AS_BENCH runs a command as the bench user in the "host" namespace, in a
 # private mount namespace with a usable tun node. Each program in it
@@ -277,16 +282,17 @@ network_pids() {
 }
 
 log "row 1: host loopback (floor)"
-in_host iperf3 -s -p 15201 >/dev/null 2>&1 &
+"${IN_HOST[@]}" iperf3 -s -p 15201 >/dev/null 2>&1 &
 STARTED="$STARTED $!"
 wait_iperf 15201
 measure_inbound loopback 15201
 
 log "row: Go splice proxy 127.0.0.1:15205 to the loopback server (floor of a forwarder)"
-in_host "$BENCH_DIR/bin/spliceproxy" 127.0.0.1:15205 127.0.0.1:15201 &
-STARTED="$STARTED $!"
+"${IN_HOST[@]}" "$BENCH_DIR/bin/spliceproxy" 127.0.0.1:15205 127.0.0.1:15201 &
+proxy=$!
+STARTED="$STARTED $proxy"
 wait_iperf 15205
-(sleep 3 && memory splice-proxy $(pgrep -f "$BENCH_DIR/bin/spliceproxy")) &
+(sleep 1 && memory splice-proxy "$proxy") &
 measure_inbound splice-proxy 15205
 
 for mode in slirp4netns pasta; do
@@ -294,7 +300,7 @@ for mode in slirp4netns pasta; do
 	"${AS_BENCH[@]}" "$GOCKER" --root "$BENCH_DIR/gocker" run --rm --network "$mode" -p 127.0.0.1:15202:5201 iperf3 >/dev/null 2>&1 &
 	pid=$!
 	wait_iperf 15202
-	(sleep 3 && memory "gocker-$mode" $(network_pids)) &
+	(sleep 1 && memory "gocker-$mode" $(network_pids)) &
 	measure_inbound "gocker-$mode" 15202
 	kill "$pid"
 	wait "$pid" || true
@@ -303,7 +309,7 @@ done
 log "row: podman rootless default -p 127.0.0.1:15203:5201"
 as_bench podman run -d --rm --name bench-iperf3 -p 127.0.0.1:15203:5201 localhost/iperf3:latest iperf3 -s >/dev/null
 wait_iperf 15203
-(sleep 3 && memory podman $(network_pids)) &
+(sleep 1 && memory podman $(network_pids)) &
 measure_inbound podman 15203
 as_bench podman rm -f bench-iperf3 >/dev/null
 
@@ -311,7 +317,7 @@ log "row: gocker root --network bridge -p 127.0.0.1:15204:5201"
 "${ROOT_GOCKER[@]}" run --rm -p 127.0.0.1:15204:5201 iperf3 >/dev/null 2>&1 &
 pid=$!
 wait_iperf 15204
-(sleep 3 && memory gocker-bridge $(network_pids)) &
+(sleep 1 && memory gocker-bridge $(network_pids)) &
 measure_inbound gocker-bridge 15204
 kill "$pid"
 wait "$pid" || true
