@@ -186,6 +186,10 @@ func startPasta(ctx context.Context, pid int, mode Mode, runDir string, rootless
 		"--tcp-ports", "none", "--udp-ports", "none",
 		"--tcp-ns", "none", "--udp-ns", "none",
 	}
+	// NOTE: allow_host_loopback with pasta relies on pasta's default
+	// mapping of the gateway's address to the host. No test covers it,
+	// because a mapping that failed would send the test's traffic to the
+	// real gateway.
 	if !mode.AllowHostLoopback {
 		args = append(args, "--no-map-gw")
 	}
