@@ -150,10 +150,10 @@ func parseExtraHosts(values []string) ([]string, error) {
 	return out, nil
 }
 
-// runtimeDir returns the directory of runtime state that outlives no
+// netStateDir returns the directory of network state that outlives no
 // reboot, such as bridge leases: $GOCKER_RUNTIME_DIR when set, else
 // /run/gocker for root and $XDG_RUNTIME_DIR/gocker for other users.
-func runtimeDir() (string, error) {
+func netStateDir() (string, error) {
 	if dir := os.Getenv("GOCKER_RUNTIME_DIR"); dir != "" {
 		if !filepath.IsAbs(dir) {
 			return "", fmt.Errorf("invalid $GOCKER_RUNTIME_DIR %q: use an absolute path", dir)
@@ -166,28 +166,28 @@ func runtimeDir() (string, error) {
 	if dir := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(dir) {
 		return filepath.Join(dir, "gocker"), nil
 	}
-	return privateTempDir()
+	return userNetTempDir()
 }
 
-// existingRuntimeDir returns [runtimeDir] without creating anything, or ""
+// existingNetStateDir returns [netStateDir] without creating anything, or ""
 // when a user without $XDG_RUNTIME_DIR has no runtime directory yet.
-func existingRuntimeDir() string {
+func existingNetStateDir() string {
 	if os.Getenv("GOCKER_RUNTIME_DIR") == "" && userns.Rootless() && !filepath.IsAbs(os.Getenv("XDG_RUNTIME_DIR")) {
 		dir := filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(os.Getuid()))
 		if _, err := os.Stat(dir); err != nil {
 			return ""
 		}
 	}
-	dir, err := runtimeDir()
+	dir, err := netStateDir()
 	if err != nil {
 		return ""
 	}
 	return dir
 }
 
-// privateTempDir returns /tmp/gocker-UID, which must be the caller's own
+// userNetTempDir returns /tmp/gocker-UID, which must be the caller's own
 // and private, for users without $XDG_RUNTIME_DIR.
-func privateTempDir() (string, error) {
+func userNetTempDir() (string, error) {
 	uid := os.Getuid()
 	dir := filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(uid))
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -212,7 +212,7 @@ func networkHook(st *stores, log *slog.Logger) container.Hook {
 		if err != nil || !mode.Publishes() {
 			return nil, err
 		}
-		dir, err := runtimeDir()
+		dir, err := netStateDir()
 		if err != nil {
 			return nil, err
 		}
@@ -241,7 +241,7 @@ func networkHook(st *stores, log *slog.Logger) container.Hook {
 // sweepNetworks cleans up the network state of containers whose monitor
 // died. Failures are logged: they must not stop the command that runs.
 func sweepNetworks(ctx context.Context) {
-	dir := existingRuntimeDir()
+	dir := existingNetStateDir()
 	if dir == "" {
 		return
 	}
