@@ -18,7 +18,7 @@ help:
 	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker (as root)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
-	@echo "make bench      start and exec latency, monitor memory and pull throughput, side by side with podman, runc and the floors (as root)"
+	@echo "make bench      start and exec latency, monitor memory, pull and published-port throughput, side by side with podman, runc and the floors (as root)"
 	@echo "make lint       gofmt, go vet and staticcheck"
 
 build:
@@ -47,6 +47,7 @@ bench: build
 	./scripts/bench/start.sh
 	./scripts/bench/exec.sh
 	./scripts/bench/pull.sh
+	./scripts/bench/network.sh
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

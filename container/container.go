@@ -2,6 +2,8 @@ package container
 
 import (
 	"time"
+
+	"github.com/gocker/gocker/netstack"
 )
 
 // Container is the record of one container, stored as config.json in its
@@ -22,6 +24,11 @@ type Container struct {
 	Config     Config     `json:"Config"`
 	HostConfig HostConfig `json:"HostConfig"`
 	Rootless   bool       `json:"Rootless"`
+
+	// Network is the network the container requests. NetworkSettings
+	// is the network it runs with, kept in network.json while it runs.
+	Network         NetworkConfig      `json:"Network"`
+	NetworkSettings *netstack.Settings `json:"NetworkSettings,omitempty"`
 
 	// State is kept in state.json, apart from the record, because the
 	// monitor rewrites it while the record stays the same.

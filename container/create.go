@@ -46,6 +46,8 @@ type CreateOptions struct {
 	// StopSignal replaces the image's STOPSIGNAL when set.
 	StopSignal  string
 	StopTimeout *int
+
+	NetworkConfig NetworkConfig
 }
 
 // NewContainer builds the record of a new container from the image's config
@@ -88,6 +90,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			LogConfig:     opts.LogConfig,
 			Init:          opts.Init,
 		},
+		Network: opts.NetworkConfig,
 	}
 	applyOverrides(c, opts)
 	return c, nil

@@ -172,11 +172,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 			launch.Abort()
 		}
 	}()
-	etc, err := netstack.WriteEtcFiles(s.Dir(c.ID), netstack.EtcOptions{
-		Hostname:       c.Config.Hostname,
-		HostNetwork:    c.HostConfig.NetworkMode == NetworkHost,
-		HostResolvConf: "/etc/resolv.conf",
-	})
+	etc, err := netstack.WriteEtcFiles(s.Dir(c.ID), c.etcOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -208,6 +208,9 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, err
 	}
 	s.reconcile(&c)
+	if err := s.loadNetworkSettings(&c); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 

@@ -22,6 +22,16 @@ type EtcOptions struct {
 	HostResolvConf string
 	// ExtraHosts are "NAME:ADDRESS" entries from --add-host.
 	ExtraHosts []string
+	// Address is the container's own IPv4 address, which /etc/hosts
+	// gives its host name; without one the name maps to 127.0.1.1.
+	Address string
+	// DNS are the nameservers from --dns. They replace every other
+	// nameserver.
+	DNS []string
+	// Nameservers are the nameservers of the container's network (the
+	// DNS forwarder of slirp4netns or pasta). When set, they replace the
+	// host's nameservers, which the container may not reach.
+	Nameservers []string
 }
 
 // EtcFile is a generated file and where it goes in the container.
@@ -65,19 +75,48 @@ func hostsFile(opts EtcOptions) []byte {
 		name, addr, _ := strings.Cut(h, ":")
 		fmt.Fprintf(&b, "%s\t%s\n", addr, name)
 	}
-	fmt.Fprintf(&b, "127.0.1.1\t%s\n", opts.Hostname)
+	own := "127.0.1.1"
+	if opts.Address != "" {
+		own = opts.Address
+	}
+	fmt.Fprintf(&b, "%s\t%s\n", own, opts.Hostname)
 	return b.Bytes()
 }
 
 func resolvConf(opts EtcOptions) ([]byte, error) {
-	f, err := os.Open(opts.HostResolvConf)
-	if err != nil {
-		// A host without resolv.conf has no DNS to hand on; the container
-		// gets an empty file rather than a guessed public resolver.
-		return []byte{}, nil
+	// A host without resolv.conf contributes no lines: the container
+	// gets the nameservers of --dns or of its network, or none, never a
+	// guessed public resolver.
+	var f io.Reader = strings.NewReader("")
+	if host, err := os.Open(opts.HostResolvConf); err == nil {
+		defer host.Close()
+		f = host
 	}
-	defer f.Close()
+	switch {
+	case len(opts.DNS) > 0:
+		return ReplaceNameservers(f, opts.DNS)
+	case len(opts.Nameservers) > 0 && !opts.HostNetwork:
+		return ReplaceNameservers(f, opts.Nameservers)
+	}
 	return FilterResolvConf(f, opts.HostNetwork)
+}
+
+// ReplaceNameservers copies a resolv.conf with its nameserver lines
+// replaced by nameservers, keeping search and options lines.
+func ReplaceNameservers(r io.Reader, nameservers []string) ([]byte, error) {
+	var b bytes.Buffer
+	for _, ns := range nameservers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	scanner := bufio.NewScanner(r)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if fields := strings.Fields(line); len(fields) > 0 && fields[0] == "nameserver" {
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.Bytes(), scanner.Err()
 }
 
 // FilterResolvConf copies a resolv.conf, dropping loopback nameservers

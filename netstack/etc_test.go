@@ -58,3 +58,58 @@ func TestWriteEtcFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteEtcFilesNetwork(t *testing.T) {
+	dir := t.TempDir()
+	resolv := filepath.Join(dir, "host-resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.53\nsearch example.test\noptions edns0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		opts       EtcOptions
+		wantResolv string
+		wantOwn    string
+	}{
+		{
+			name:       "user-mode forwarder",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Address: "10.0.2.100", Nameservers: []string{"10.0.2.3"}},
+			wantResolv: "nameserver 10.0.2.3\nsearch example.test\noptions edns0\n",
+			wantOwn:    "10.0.2.100\tweb\n",
+		},
+		{
+			name:       "dns flag wins",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Nameservers: []string{"10.0.2.3"}, DNS: []string{"192.0.2.53"}},
+			wantResolv: "nameserver 192.0.2.53\nsearch example.test\noptions edns0\n",
+			wantOwn:    "127.0.1.1\tweb\n",
+		},
+		{
+			name:       "bridge drops loopback",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Address: "172.18.0.2"},
+			wantResolv: "search example.test\noptions edns0\n",
+			wantOwn:    "172.18.0.2\tweb\n",
+		},
+		{
+			name:       "no host file",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: filepath.Join(dir, "missing"), Nameservers: []string{"169.254.1.1"}},
+			wantResolv: "nameserver 169.254.1.1\n",
+			wantOwn:    "127.0.1.1\tweb\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			if _, err := WriteEtcFiles(out, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(filepath.Join(out, "resolv.conf"))
+			if string(got) != tt.wantResolv {
+				t.Errorf("resolv.conf = %q, want %q", got, tt.wantResolv)
+			}
+			hosts, _ := os.ReadFile(filepath.Join(out, "hosts"))
+			if !strings.HasSuffix(string(hosts), tt.wantOwn) {
+				t.Errorf("hosts = %q, want it to end with %q", hosts, tt.wantOwn)
+			}
+		})
+	}
+}

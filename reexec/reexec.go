@@ -19,6 +19,11 @@ import (
 // to the running binary even when that file was replaced or removed.
 const SelfExe = "/proc/self/exe"
 
+// EnvRole names the entry point of a helper started through another
+// program that sets argv[0] itself, such as nsenter. It is removed from
+// the environment before the entry point runs.
+const EnvRole = "_GOCKER_REEXEC"
+
 var entries = map[string]func(){}
 
 // Register adds an entry point under name. It panics on a duplicate name,
@@ -34,9 +39,9 @@ func Register(name string, fn func()) {
 // descriptor.
 const fdPathPrefix = "/proc/self/fd/"
 
-// Init runs the entry point named by argv[0] and reports whether one ran.
-// Entry points normally exit or exec and never return; if one returns, Init
-// returns true and main must exit.
+// Init runs the entry point named by argv[0], or else by $_GOCKER_REEXEC,
+// and reports whether one ran. Entry points normally exit or exec and
+// never return; if one returns, Init returns true and main must exit.
 //
 // A helper started by a tool that cannot set argv[0], such as nsenter(1)
 // executing /proc/self/fd/N, has that path as argv[0]; its name is then
@@ -51,7 +56,15 @@ func Init() bool {
 	}
 	fn, ok := entries[name]
 	if !ok {
-		return false
+		role, set := os.LookupEnv(EnvRole)
+		if !set {
+			return false
+		}
+		os.Unsetenv(EnvRole)
+		if fn, ok = entries[role]; !ok {
+			fmt.Fprintf(os.Stderr, "gocker: unknown internal role %q in $%s\n", role, EnvRole)
+			os.Exit(125)
+		}
 	}
 	fn()
 	return true

@@ -3,7 +3,9 @@
 # it is idempotent and is what .ci/run and "make test" call first.
 #
 # - installs the Debian packages the tests drive (uidmap for newuidmap,
-#   busybox-static for the default image, compressors, debootstrap);
+#   busybox-static for the default image, compressors, debootstrap,
+#   slirp4netns, pasta (passt), nsenter (util-linux) and nft (nftables) for
+#   the network tests);
 # - creates the unprivileged user gockertest with subordinate ids and the
 #   user gockernosub without any;
 # - builds a Debian bookworm root filesystem with debootstrap once and
@@ -17,7 +19,7 @@ CACHE=${GOCKER_TEST_CACHE:-/var/cache/gocker-test}
 # without seeing each other's processes.
 TEST_USER=${GOCKER_TEST_USER:-gockertest}
 NOSUB_USER=${GOCKER_TEST_NOSUB_USER:-gockernosub}
-PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2"
+PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2 util-linux slirp4netns passt nftables"
 
 log() { echo "test-setup: $*" >&2; }
 

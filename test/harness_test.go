@@ -134,6 +134,12 @@ type gocker struct {
 	root    string   // --root
 	runtime string   // $XDG_RUNTIME_DIR
 	env     []string // more environment variables, such as DOCKER_CONFIG
+	// netns is the network namespace that root's commands run in, so
+	// that bridge networking never touches the host's.
+	netns string
+	// resolvConf, when set, is bound over /etc/resolv.conf for the
+	// user's commands, in a mount namespace of each command's own.
+	resolvConf string
 }
 
 // newRootless returns a gocker for the unprivileged test user with a fresh
@@ -146,12 +152,16 @@ func newRootless(t *testing.T) *gocker {
 	return newGocker(t, &acct)
 }
 
-// newRootful returns a gocker run as root with a fresh store.
+// newRootful returns a gocker run as root with a fresh store, inside a
+// network namespace of its own (see [newTestNetns]).
 func newRootful(t *testing.T) *gocker {
 	t.Helper()
 	requireSetup(t)
 	requireRoot(t)
-	return newGocker(t, nil)
+	ns := newTestNetns(t)
+	g := newGocker(t, nil)
+	g.netns = ns
+	return g
 }
 
 func newGocker(t *testing.T, acct *account) *gocker {
@@ -208,11 +218,29 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, env.binary, full...)
 	cmd.Dir = env.workDir
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + g.runtime, "LANG=C"}
-	if g.acct != nil {
+	switch {
+	case g.acct == nil:
+		// Root's network state (bridge leases) stays with the test.
+		cmd.Env = append(cmd.Env, "HOME=/root", "GOCKER_RUNTIME_DIR="+filepath.Join(g.runtime, "gocker"))
+		if g.netns != "" {
+			cmd.Path = lookPath("nsenter")
+			cmd.Args = append([]string{"nsenter", "--net=/run/netns/" + g.netns, "--", env.binary}, full...)
+		}
+	case tunNode(g.t) != "" || g.resolvConf != "":
+		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
+		// The user gets a usable /dev/net/tun in a mount namespace of the
+		// command's own; the host's node stays as it is.
+		cmd.Path = lookPath("unshare")
+		cmd.Args = append([]string{"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+			`{ [ -z "$TUN_" ] || mount --bind "$TUN_" /dev/net/tun; } &&
+			{ [ -z "$RESOLV_" ] || mount --bind "$RESOLV_" /etc/resolv.conf; } &&
+			exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"`,
+			"sh", env.binary}, full...)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("UID_=%d", g.acct.uid), fmt.Sprintf("GID_=%d", g.acct.gid),
+			"TUN_="+tunNode(g.t), "RESOLV_="+g.resolvConf)
+	default:
 		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
-	} else {
-		cmd.Env = append(cmd.Env, "HOME=/root")
 	}
 	cmd.Env = append(cmd.Env, g.env...)
 	return cmd

@@ -67,7 +67,7 @@ func TestRunOptions(t *testing.T) {
 		want string
 	}{
 		{"hostname", []string{"--hostname", "box1", "busybox", "hostname"}, "box1\n"},
-		{"hostname in hosts", []string{"-h", "box2", "busybox", "grep", "box2", "/etc/hosts"}, "127.0.1.1\tbox2\n"},
+		{"hostname in hosts", []string{"-h", "box2", "--network", "none", "busybox", "grep", "box2", "/etc/hosts"}, "127.0.1.1\tbox2\n"},
 		{"env", []string{"-e", "A=1", "--env", "B=two words", "busybox", "sh", "-c", "echo $A/$B"}, "1/two words\n"},
 		{"env file then flag", []string{"--env-file", envFile, "-e", "OVERRIDE=flag", "busybox", "sh", "-c", "echo $FROM_FILE $OVERRIDE"}, "yes flag\n"},
 		{"default path", []string{"busybox", "sh", "-c", "echo $PATH"}, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"},
@@ -77,7 +77,7 @@ func TestRunOptions(t *testing.T) {
 		{"home of user", []string{"-u", "app", "busybox", "sh", "-c", "echo $HOME"}, "/home/app\n"},
 		{"no new privileges", []string{"busybox", "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1\n"},
 		{"pid namespace", []string{"busybox", "sh", "-c", "echo $$"}, "1\n"},
-		{"loopback only", []string{"busybox", "sh", "-c", "ls /sys/class/net"}, "lo\n"},
+		{"loopback only", []string{"--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"}, "lo\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,15 +300,18 @@ func (b *lockedBuffer) String() string {
 }
 
 // waitForChild returns the pid of the container process: the child of
-// gocker run that has executed the container's command (its executable is
-// no longer the gocker binary or an id map tool).
+// gocker run that has executed the container's command, so its executable
+// is no longer the gocker binary or an id map tool. It is in a PID
+// namespace of its own, unlike network helpers such as slirp4netns.
 func waitForChild(t *testing.T, parent int) int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	parentNS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", parent))
 	for time.Now().Before(deadline) {
 		for _, pid := range childPids(parent) {
 			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-			if exe != "" && !strings.HasSuffix(exe, "/gocker") && !strings.Contains(exe, "newuidmap") && !strings.Contains(exe, "newgidmap") {
+			ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+			if exe != "" && ns != parentNS && !strings.HasSuffix(exe, "/gocker") && !strings.Contains(exe, "newuidmap") && !strings.Contains(exe, "newgidmap") {
 				return pid
 			}
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{
 			Name:    "root",
 			Usage:   "directory of images and containers (default: $XDG_DATA_HOME/gocker or ~/.local/share/gocker; /var/lib/gocker for root)",
@@ -29,7 +29,7 @@ func globalFlags() []cli.Flag {
 			Usage:   "log debug messages (same as --log-level debug)",
 		},
 		insecureRegistryFlag(),
-	}
+	}, networkFlags()...)
 }
 
 func setupLogging(c *cli.Context) error {

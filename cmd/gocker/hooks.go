@@ -1,6 +1,10 @@
 package main
 
-import "github.com/gocker/gocker/container"
+import (
+	"log/slog"
+
+	"github.com/gocker/gocker/container"
+)
 
 // containerHooks returns the hooks that set up host-side resources
 // (network, cgroup) in the namespaces of container ctr's init. gocker run
@@ -8,5 +12,5 @@ import "github.com/gocker/gocker/container"
 // here, so a hook added here serves both; the monitor runs them again at
 // every restart.
 func containerHooks(st *stores, ctr *container.Container) []container.Hook {
-	return nil
+	return []container.Hook{networkHook(st, slog.Default())}
 }

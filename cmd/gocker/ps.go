@@ -55,7 +55,7 @@ func psAction(c *cli.Context) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, containerImage(ctr, images), command,
-			ago(ctr.Created), containerStatus(ctr.State), "", ctr.Name)
+			ago(ctr.Created), containerStatus(ctr.State), formatPorts(ctr), ctr.Name)
 	}
 	return w.Flush()
 }

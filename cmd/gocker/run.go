@@ -42,7 +42,10 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "connect standard input to the container"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the container a terminal"},
 		newListFlag("volume", "v", "bind mount HOST-PATH:CONTAINER-PATH[:ro]"),
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: container.NetworkNone, Usage: "network: none (loopback only) or host"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: bridge (root's default), slirp4netns or pasta (a user's default: see the README), none (loopback only) or host; slirp4netns and pasta take \":allow_host_loopback=true\""},
+		newListFlag("publish", "p", "publish a container port on the host: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], a random host port without HOSTPORT"),
+		newListFlag("add-host", "", "add NAME:IP to the container's /etc/hosts"),
+		newListFlag("dns", "", "nameserver of the container's /etc/resolv.conf, in place of its network's"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
@@ -115,7 +118,16 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 	if o.hasEntry {
 		o.create.Entrypoint = &o.entrypoint
 	}
-	return o, o.validate()
+	if err := o.validate(); err != nil {
+		return o, err
+	}
+	network, err := parseRunNetwork(c)
+	if err != nil {
+		return o, err
+	}
+	o.create.Network = network.mode.String()
+	o.create.NetworkConfig = network.config
+	return o, nil
 }
 
 // validate checks every option before anything is created, and completes
@@ -128,11 +140,6 @@ func (o *runOptions) validate() error {
 		if err := container.ValidateName(o.create.Name); err != nil {
 			return err
 		}
-	}
-	switch o.create.Network {
-	case container.NetworkNone, container.NetworkHost:
-	default:
-		return fmt.Errorf("invalid --network %q: use none or host", o.create.Network)
 	}
 	if o.create.Workdir != "" && !filepath.IsAbs(o.create.Workdir) {
 		return fmt.Errorf("invalid --workdir %q: the working directory must be an absolute path", o.create.Workdir)

@@ -18,7 +18,14 @@ func openStores(c *cli.Context) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStoresAt(root)
+	st, err := openStoresAt(root)
+	if err != nil {
+		return nil, err
+	}
+	// Every command first removes what containers whose monitor died
+	// left of their networks.
+	sweepNetworks(c.Context)
+	return st, nil
 }
 
 func openStoresAt(root string) (*stores, error) {
