@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gocker/gocker/internal/atomicfile"
@@ -142,15 +143,29 @@ func portStateDir(stateDir, id string) string {
 }
 
 // makePortStateDir creates dir afresh and records in it the monitor lock
-// from which [SweepStale] learns whether its container still runs.
+// from which [SweepStale] learns whether its container still runs. The
+// directory appears by a rename with the record already in it, because a
+// concurrent sweep removes a directory whose record it cannot read.
 func makePortStateDir(dir, monitorLock string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return fmt.Errorf("create port driver directory: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "monitor_lock"), []byte(monitorLock), 0o600)
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
+	if err != nil {
+		return fmt.Errorf("create port driver directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "monitor_lock"), []byte(monitorLock), 0o600); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("create port driver directory: %w", err)
+	}
+	return nil
 }
 
 // SweepStale cleans up after containers whose monitor died without
@@ -161,6 +176,9 @@ func SweepStale(ctx context.Context, stateDir string, log *slog.Logger) error {
 	var errs []error
 	ports, _ := os.ReadDir(filepath.Join(stateDir, "ports"))
 	for _, e := range ports {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // being created
+		}
 		dir := filepath.Join(stateDir, "ports", e.Name())
 		lock, err := os.ReadFile(filepath.Join(dir, "monitor_lock"))
 		if err == nil && lockfile.Held(string(lock)) {

@@ -54,7 +54,7 @@ func validateLinkName(name string) error {
 	case name == "" || len(name) > 15:
 		return errors.New("an interface name has 1 to 15 characters")
 	case name == "." || name == "..":
-		return errors.New("an interface name cannot be . or ..")
+		return errors.New(`an interface name cannot be "." or ".."`)
 	case strings.ContainsAny(name, "/: \t\n"):
 		return errors.New("an interface name cannot contain '/', ':' or white space")
 	}

@@ -28,7 +28,7 @@ func TestExecOptions(t *testing.T) {
 	if err := os.WriteFile(envFile, []byte("FROM_FILE=yes\nOVERRIDE=file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g.runDetached(t, "--name", "box", "-e", "RUN_VAR=run", "-w", "/srv", "busybox", "sleep", "1000")
+	g.runDetached(t, "--name", "box", "--network", "none", "-e", "RUN_VAR=run", "-w", "/srv", "busybox", "sleep", "1000")
 	tests := []struct {
 		name  string
 		args  []string
@@ -325,9 +325,9 @@ func (g *gocker) tryBinary(binary string, args ...string) result {
 	g.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := g.command(ctx, args...)
-	cmd.Path = binary
-	cmd.Args[0] = binary
+	other := *g
+	other.binary = binary
+	cmd := other.command(ctx, args...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

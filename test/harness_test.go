@@ -140,6 +140,11 @@ type gocker struct {
 	// resolvConf, when set, is bound over /etc/resolv.conf for the
 	// user's commands, in a mount namespace of each command's own.
 	resolvConf string
+	// binary replaces the gocker binary under test when set.
+	binary string
+	// wrapper is a command line that runs before gocker and executes its
+	// arguments, such as a shell that changes signal dispositions.
+	wrapper []string
 }
 
 // newRootless returns a gocker for the unprivileged test user with a fresh
@@ -214,8 +219,14 @@ func (r result) String() string {
 // command returns an unstarted gocker command with the user's credentials
 // and environment.
 func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
-	full := append([]string{"--root", g.root}, args...)
-	cmd := exec.CommandContext(ctx, env.binary, full...)
+	binary := env.binary
+	if g.binary != "" {
+		binary = g.binary
+	}
+	// target is the gocker command line, after the wrapper if there is one.
+	target := append(append(append([]string{}, g.wrapper...), binary, "--root", g.root), args...)
+	full := target[1:]
+	cmd := exec.CommandContext(ctx, target[0], full...)
 	cmd.Dir = env.workDir
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + g.runtime, "LANG=C"}
 	switch {
@@ -224,7 +235,7 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 		cmd.Env = append(cmd.Env, "HOME=/root", "GOCKER_RUNTIME_DIR="+filepath.Join(g.runtime, "gocker"))
 		if g.netns != "" {
 			cmd.Path = lookPath("nsenter")
-			cmd.Args = append([]string{"nsenter", "--net=/run/netns/" + g.netns, "--", env.binary}, full...)
+			cmd.Args = append([]string{"nsenter", "--net=/run/netns/" + g.netns, "--"}, target...)
 		}
 	case tunNode(g.t) != "" || g.resolvConf != "":
 		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
@@ -235,7 +246,7 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 			`{ [ -z "$TUN_" ] || mount --bind "$TUN_" /dev/net/tun; } &&
 			{ [ -z "$RESOLV_" ] || mount --bind "$RESOLV_" /etc/resolv.conf; } &&
 			exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"`,
-			"sh", env.binary}, full...)
+			"sh"}, target...)
 		cmd.Env = append(cmd.Env, fmt.Sprintf("UID_=%d", g.acct.uid), fmt.Sprintf("GID_=%d", g.acct.gid),
 			"TUN_="+tunNode(g.t), "RESOLV_="+g.resolvConf)
 	default:

@@ -437,12 +437,11 @@ func TestRunResetsIgnoredSignals(t *testing.T) {
 	g.busybox(t)
 	// A shell running gocker in the background ignores SIGINT and SIGQUIT;
 	// the container's process must start with default dispositions.
-	script := `trap "" INT QUIT HUP; exec "$0" "$@"`
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := g.command(ctx, "run", "--rm", "busybox", "grep", "SigIgn", "/proc/self/status")
-	cmd.Args = append([]string{"sh", "-c", script, env.binary}, cmd.Args[1:]...)
-	cmd.Path = "/bin/sh"
+	wrapped := *g
+	wrapped.wrapper = []string{"/bin/sh", "-c", `trap "" INT QUIT HUP; exec "$@"`, "sh"}
+	cmd := wrapped.command(ctx, "run", "--rm", "--network", "none", "busybox", "grep", "SigIgn", "/proc/self/status")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("gocker run: %v", err)
