@@ -112,13 +112,11 @@ type logWriter struct {
 	onError func(error)
 }
 
-// openLogWriter opens the log file at path for appending, creating it.
+// openLogWriter returns a writer that appends to the log file at path.
+// The file is opened, and created, at the first record, so a container
+// that prints nothing costs no file (readers take a missing log as empty).
 func openLogWriter(path string, maxSize int64, maxFiles int) (*logWriter, error) {
-	w := &logWriter{path: path, maxSize: maxSize, maxFiles: max(maxFiles, 1), now: time.Now}
-	if err := w.open(); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return &logWriter{path: path, maxSize: maxSize, maxFiles: max(maxFiles, 1), now: time.Now}, nil
 }
 
 func (w *logWriter) open() error {
@@ -140,6 +138,11 @@ func (w *logWriter) Write(stream string, line []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = appendLogRecord(w.buf[:0], stream, line, w.now())
+	if w.f == nil {
+		if err := w.open(); err != nil {
+			return err
+		}
+	}
 	if w.maxSize > 0 && w.size > 0 && w.size+int64(len(w.buf)) > w.maxSize {
 		if err := w.rotate(); err != nil {
 			return err
