@@ -145,7 +145,7 @@ func applyOverrides(c *Container, opts CreateOptions) {
 
 // spec builds the init's Spec for a container whose layers live in
 // layersDir.
-func (s *Store) spec(c *Container, layersDir string, etcFiles []Mount) (*Spec, error) {
+func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec, error) {
 	caps, err := Capabilities(c.HostConfig.CapAdd, c.HostConfig.CapDrop)
 	if err != nil {
 		return nil, err

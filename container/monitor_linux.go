@@ -172,16 +172,15 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 			launch.Abort()
 		}
 	}()
-	etc, err := netstack.WriteEtcFiles(s.Dir(c.ID), c.etcOptions())
+	etc, err := netstack.EtcFiles(c.etcOptions())
 	if err != nil {
 		return nil, err
 	}
-
-	var etcMounts []Mount
+	etcFiles := make([]EtcFile, 0, len(etc))
 	for _, f := range etc {
-		etcMounts = append(etcMounts, Mount{Source: f.Path, Destination: f.Destination})
+		etcFiles = append(etcFiles, EtcFile{Destination: f.Destination, Data: f.Data})
 	}
-	spec, err := s.spec(c, opts.LayersDir, etcMounts)
+	spec, err := s.spec(c, opts.LayersDir, etcFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,11 @@ func setupRootfs(spec *Spec) (*os.File, error) {
 	if err := mountOverlay(spec); err != nil {
 		return nil, err
 	}
+	// The files are written before /proc and /dev exist, so that a
+	// symlink in the image can only lead them to the image's own files.
+	if err := writeEtcFiles(root, spec.EtcFiles); err != nil {
+		return nil, err
+	}
 	if err := mountAPIFilesystems(spec, root); err != nil {
 		return nil, err
 	}
@@ -38,11 +43,7 @@ func setupRootfs(spec *Spec) (*os.File, error) {
 			return nil, err
 		}
 	}
-	for _, m := range spec.EtcFiles {
-		if err := bindMount(root, m); err != nil {
-			return nil, err
-		}
-	}
+
 	var console *os.File
 	if spec.Terminal {
 		var err error
@@ -127,6 +128,27 @@ func touchTarget(target string) error {
 		return fmt.Errorf("create mount point: %w", err)
 	}
 	return f.Close()
+}
+
+// writeEtcFiles writes the generated /etc files into the container's root
+// filesystem, where they land in the upper directory. Docker bind-mounts
+// them from its own directory instead; writing them saves three files on
+// the host, three mounts and their removal at every start, and gocker
+// commit leaves them out of images as Docker does.
+func writeEtcFiles(root string, files []EtcFile) error {
+	for _, f := range files {
+		target, err := resolveInRoot(root, f.Destination)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", f.Destination, err)
+		}
+		if err := os.WriteFile(target, f.Data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.Destination, err)
+		}
+	}
+	return nil
 }
 
 // bindMount mounts m.Source from the host on m.Destination in the container.

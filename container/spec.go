@@ -31,12 +31,21 @@ type Spec struct {
 	Capabilities []string `json:"capabilities"` // names such as CAP_CHOWN
 	NewNetNS     bool     `json:"new_netns"`
 	Mounts       []Mount  `json:"mounts,omitempty"`
-	EtcFiles     []Mount  `json:"etc_files,omitempty"` // generated /etc/hosts, /etc/hostname, /etc/resolv.conf
+	// EtcFiles are the generated /etc/hosts, /etc/hostname and
+	// /etc/resolv.conf, which the init writes into the container's root
+	// filesystem.
+	EtcFiles []EtcFile `json:"etc_files,omitempty"`
 	// Debug makes the init send its steps as debug log lines.
 	Debug bool `json:"debug,omitempty"`
 	// Init keeps the init as PID 1, forwarding signals and reaping
 	// orphans, and runs the command as its child.
 	Init bool `json:"init,omitempty"`
+}
+
+// EtcFile is a file the init writes into the container.
+type EtcFile struct {
+	Destination string `json:"destination"`
+	Data        []byte `json:"data"`
 }
 
 // Mount is a bind mount from the host into the container.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -36,35 +35,22 @@ type EtcOptions struct {
 
 // EtcFile is a generated file and where it goes in the container.
 type EtcFile struct {
-	Path        string
 	Destination string
+	Data        []byte
 }
 
-// WriteEtcFiles writes the container's hosts, hostname and resolv.conf into
-// dir and returns them with their destinations. The files are written in
-// place: dir belongs to a container that is not running yet.
-func WriteEtcFiles(dir string, opts EtcOptions) ([]EtcFile, error) {
+// EtcFiles returns the contents of the container's /etc/hosts,
+// /etc/hostname and /etc/resolv.conf.
+func EtcFiles(opts EtcOptions) ([]EtcFile, error) {
 	resolv, err := resolvConf(opts)
 	if err != nil {
 		return nil, err
 	}
-	files := []struct {
-		name, dest string
-		data       []byte
-	}{
-		{"hosts", "/etc/hosts", hostsFile(opts)},
-		{"hostname", "/etc/hostname", []byte(opts.Hostname + "\n")},
-		{"resolv.conf", "/etc/resolv.conf", resolv},
-	}
-	out := make([]EtcFile, 0, len(files))
-	for _, f := range files {
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
-			return nil, err
-		}
-		out = append(out, EtcFile{Path: path, Destination: f.dest})
-	}
-	return out, nil
+	return []EtcFile{
+		{Destination: "/etc/hosts", Data: hostsFile(opts)},
+		{Destination: "/etc/hostname", Data: []byte(opts.Hostname + "\n")},
+		{Destination: "/etc/resolv.conf", Data: resolv},
+	}, nil
 }
 
 func hostsFile(opts EtcOptions) []byte {

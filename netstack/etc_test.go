@@ -30,13 +30,13 @@ func TestFilterResolvConf(t *testing.T) {
 	}
 }
 
-func TestWriteEtcFiles(t *testing.T) {
+func TestEtcFiles(t *testing.T) {
 	dir := t.TempDir()
 	resolv := filepath.Join(dir, "host-resolv.conf")
 	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.53\nnameserver 192.0.2.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	files, err := WriteEtcFiles(dir, EtcOptions{Hostname: "web", HostResolvConf: resolv, ExtraHosts: []string{"db:192.0.2.9"}})
+	files, err := EtcFiles(EtcOptions{Hostname: "web", HostResolvConf: resolv, ExtraHosts: []string{"db:192.0.2.9"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +49,13 @@ func TestWriteEtcFiles(t *testing.T) {
 		t.Fatalf("got %d files, want %d", len(files), len(want))
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(data) != want[f.Destination] {
-			t.Errorf("%s = %q, want %q", f.Destination, data, want[f.Destination])
+		if string(f.Data) != want[f.Destination] {
+			t.Errorf("%s = %q, want %q", f.Destination, f.Data, want[f.Destination])
 		}
 	}
 }
 
-func TestWriteEtcFilesNetwork(t *testing.T) {
+func TestEtcFilesNetwork(t *testing.T) {
 	dir := t.TempDir()
 	resolv := filepath.Join(dir, "host-resolv.conf")
 	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.53\nsearch example.test\noptions edns0\n"), 0o644); err != nil {
@@ -98,15 +94,18 @@ func TestWriteEtcFilesNetwork(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := t.TempDir()
-			if _, err := WriteEtcFiles(out, tt.opts); err != nil {
+			files, err := EtcFiles(tt.opts)
+			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := os.ReadFile(filepath.Join(out, "resolv.conf"))
-			if string(got) != tt.wantResolv {
+			byPath := map[string][]byte{}
+			for _, f := range files {
+				byPath[f.Destination] = f.Data
+			}
+			if got := byPath["/etc/resolv.conf"]; string(got) != tt.wantResolv {
 				t.Errorf("resolv.conf = %q, want %q", got, tt.wantResolv)
 			}
-			hosts, _ := os.ReadFile(filepath.Join(out, "hosts"))
+			hosts := byPath["/etc/hosts"]
 			if !strings.HasSuffix(string(hosts), tt.wantOwn) {
 				t.Errorf("hosts = %q, want it to end with %q", hosts, tt.wantOwn)
 			}
