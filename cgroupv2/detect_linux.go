@@ -143,3 +143,23 @@ func runtimeDir(uid int) string {
 	}
 	return fmt.Sprintf("/run/user/%d", uid)
 }
+
+// CheckHostSupport returns an *UnsupportedError when this host cannot
+// enforce r for the calling user. It only reads, and reads nothing when r
+// sets no limit.
+func CheckHostSupport(r Resources) error {
+	if !r.Limited() {
+		return nil
+	}
+	return CheckSupport(readState(), r)
+}
+
+// OnlineCPUs returns the CPUs that are online, from
+// /sys/devices/system/cpu/online.
+func OnlineCPUs() ([]int, error) {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil, err
+	}
+	return ParseCPUList(string(data))
+}

@@ -2,6 +2,8 @@ package container
 
 import (
 	"time"
+
+	"github.com/gocker/gocker/cgroupv2"
 )
 
 // Container is the record of one container, stored as config.json in its
@@ -49,6 +51,9 @@ type HostConfig struct {
 	CapAdd      []string `json:"CapAdd,omitempty"`
 	CapDrop     []string `json:"CapDrop,omitempty"`
 	AutoRemove  bool     `json:"AutoRemove"`
+	// Resources are the limits; their fields appear in HostConfig itself,
+	// as in Docker's.
+	cgroupv2.Resources
 }
 
 // Container states, as Docker names them.
@@ -69,6 +74,9 @@ type State struct {
 	StartedAt    time.Time `json:"StartedAt"`
 	FinishedAt   time.Time `json:"FinishedAt"`
 	Error        string    `json:"Error,omitempty"`
+	// OOMKilled is true when the kernel's OOM killer killed a process of
+	// the container, which only a container with limits can tell.
+	OOMKilled bool `json:"OOMKilled"`
 }
 
 // ShortID returns the 12-character id that Docker prints.

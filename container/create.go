@@ -6,6 +6,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/userns"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -39,6 +40,7 @@ type CreateOptions struct {
 	CapAdd     []string
 	CapDrop    []string
 	AutoRemove bool
+	Resources  cgroupv2.Resources
 }
 
 // NewContainer builds the record of a new container from the image's config
@@ -74,6 +76,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			CapAdd:      opts.CapAdd,
 			CapDrop:     opts.CapDrop,
 			AutoRemove:  opts.AutoRemove,
+			Resources:   opts.Resources,
 		},
 	}
 	applyOverrides(c, opts)

@@ -57,6 +57,9 @@ func runInit() (retErr error) {
 	if err != nil {
 		return err
 	}
+	if err := enterCgroupNamespace(); err != nil {
+		return err
+	}
 	if spec.NewNetNS {
 		if err := setLoopbackUp(); err != nil {
 			return err

@@ -146,7 +146,9 @@ func initCommand(opts LaunchOptions, childSock, specR *os.File) *exec.Cmd {
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = []*os.File{childSock, specR}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
+	// The cgroup namespace comes later: the init enters one after the
+	// parent put it into the container's cgroup (enterCgroupNamespace).
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if opts.NewNetNS {
 		flags |= unix.CLONE_NEWNET
 	}

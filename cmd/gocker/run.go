@@ -28,7 +28,7 @@ cannot be executed, 127 when it is not found, 128+N when signal N ends it.`,
 }
 
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 		&cli.StringFlag{Name: "name", Usage: "name of the container (default: a random name)"},
 		newListFlag("env", "e", "set an environment variable: KEY=VALUE, or KEY to pass the host's value"),
@@ -45,6 +45,7 @@ func runFlags() []cli.Flag {
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
 	}
+	return append(flags, resourceFlags()...)
 }
 
 // runOptions are the parsed flags and arguments of gocker run.
@@ -90,7 +91,12 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 	if o.hasEntry {
 		o.create.Entrypoint = &o.entrypoint
 	}
-	return o, o.validate()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	o.create.Resources, err = parseResources(c)
+	return o, err
 }
 
 // validate checks every option before anything is created, and completes
@@ -222,6 +228,7 @@ func runAction(c *cli.Context) error {
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
 		Launch:    launch,
+		Hooks:     []container.Hook{st.containers.CgroupHook(slog.Default())},
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {

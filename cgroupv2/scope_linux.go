@@ -1,0 +1,265 @@
+package cgroupv2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/gocker/gocker/userns"
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// scopeSlice is the slice of the user's systemd manager that holds the
+// containers' scopes, as Podman's do.
+const scopeSlice = "user.slice"
+
+// leafName is the cgroup inside a container's scope that holds its
+// processes and its limits.
+const leafName = "container"
+
+// scopeTimeout bounds the wait for the user manager when the caller's
+// context has no deadline.
+const scopeTimeout = 30 * time.Second
+
+// scopeCgroup is a rootless container's cgroup: a transient scope unit of
+// the user's systemd manager, gocker-ID.scope, with Delegate=yes, and the
+// leaf cgroup "container" inside it.
+//
+// systemd owns the scope's own interface files and rewrites them when it
+// reloads, but leaves the delegated subtree below alone, so the limits go
+// to the leaf. The scope must then have no processes of its own (cgroup
+// v2's no-internal-processes rule), so the process moves to the leaf
+// before the scope enables controllers for its children.
+type scopeCgroup struct {
+	scope, leaf string
+	oomKilled   atomic.Bool
+	watch       *os.File // inotify on the leaf's memory.events; nil without one
+}
+
+func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, scopeTimeout)
+		defer cancel()
+	}
+	unit := "gocker-" + opts.ID + ".scope"
+	if err := startScope(ctx, unit, opts); err != nil {
+		return nil, err
+	}
+	// The scope's path comes from the process's own cgroup, which also
+	// proves that the manager moved it.
+	path, err := procCgroupPath(opts.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Base(path) != unit {
+		return nil, fmt.Errorf("process %d is in cgroup %s, not in the new scope %s", opts.Pid, path, unit)
+	}
+	cg := &scopeCgroup{scope: filepath.Join(Root, path)}
+	cg.leaf = filepath.Join(cg.scope, leafName)
+	defer func() {
+		if retErr != nil {
+			_ = cg.Remove(context.Background())
+		}
+	}()
+	if err := os.Mkdir(cg.leaf, 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	if err := addProcess(cg.leaf, opts.Pid); err != nil {
+		return nil, err
+	}
+	if err := cg.delegate(opts.Resources); err != nil {
+		return nil, err
+	}
+	leaf := &unifiedCgroup{dir: cg.leaf}
+	if err := leaf.apply(opts); err != nil {
+		return nil, err
+	}
+	cg.watchOOM()
+	return cg, nil
+}
+
+// startScope asks the user's systemd manager over the user's D-Bus for a
+// transient scope that holds opts.Pid, and waits for the job to finish.
+func startScope(ctx context.Context, unit string, opts Options) error {
+	if err := setBusAddress(); err != nil {
+		return err
+	}
+	conn, err := sddbus.NewUserConnectionContext(ctx)
+	if err != nil {
+		return &UnsupportedError{
+			Flags:  joinAnd(opts.Resources.flags()),
+			Reason: fmt.Sprintf("connect to the systemd user manager over %s: %v", os.Getenv("DBUS_SESSION_BUS_ADDRESS"), err),
+			Fix:    userManagerResult(State{User: currentUser(), UID: os.Getuid()}).Fix,
+		}
+	}
+	defer conn.Close()
+	props := []sddbus.Property{
+		sddbus.PropDescription("gocker container " + opts.ID),
+		sddbus.PropSlice(scopeSlice),
+		sddbus.PropPids(uint32(opts.Pid)),
+		{Name: "Delegate", Value: dbus.MakeVariant(true)},
+		// The scope is garbage-collected even when systemd counts the
+		// container's end (an OOM kill, say) as a failure.
+		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+		{Name: "DefaultDependencies", Value: dbus.MakeVariant(false)},
+	}
+	done := make(chan string, 1)
+	opts.Logger.Debug("start transient scope", "unit", unit, "pid", opts.Pid)
+	if _, err := conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
+		return fmt.Errorf("start systemd scope %s: %w", unit, err)
+	}
+	select {
+	case result := <-done:
+		if result != "done" {
+			return fmt.Errorf("start systemd scope %s: job %s", unit, result)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("start systemd scope %s: %w", unit, ctx.Err())
+	}
+	return nil
+}
+
+// setBusAddress points DBUS_SESSION_BUS_ADDRESS at the user's bus socket,
+// $XDG_RUNTIME_DIR/bus or /run/user/UID/bus, when it is unset. Without an
+// address, godbus would start dbus-launch.
+func setBusAddress() error {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return nil
+	}
+	uid := os.Getuid()
+	candidates := []string{filepath.Join(runtimeDir(uid), "bus"), fmt.Sprintf("/run/user/%d/bus", uid)}
+	for _, path := range candidates {
+		if exists(path) {
+			return os.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+path)
+		}
+	}
+	s := State{User: currentUser(), UID: uid, BusPath: candidates[0]}
+	return &UnsupportedError{
+		Flags:  "resource limits",
+		Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", candidates[0], s.User),
+		Fix:    userManagerResult(s).Fix,
+	}
+}
+
+// delegate enables the controllers of r for the scope's children. The
+// scope offers only what its parents enable for it: systemd enables the
+// controllers that user@UID.service delegates, and the user may enable
+// the rest in the cgroups of the user manager's subtree that it owns.
+// The cgroups above the user manager belong to root and fail with EPERM,
+// which is expected.
+func (cg *scopeCgroup) delegate(r Resources) error {
+	need := r.Controllers()
+	available, err := readControllersFile(filepath.Join(cg.scope, "cgroup.controllers"))
+	if err != nil {
+		return err
+	}
+	if missing := MissingControllers(available, need); len(missing) > 0 {
+		enableInAncestors(cg.scope, missing)
+		if available, err = readControllersFile(filepath.Join(cg.scope, "cgroup.controllers")); err != nil {
+			return err
+		}
+	}
+	if missing := MissingControllers(available, need); len(missing) > 0 {
+		s := State{Mode: ModeUnified, Rootless: true, User: currentUser(), UID: os.Getuid(),
+			Controllers: available, ControllersFrom: filepath.Join(cg.scope, "cgroup.controllers")}
+		return missingError(s, r, missing)
+	}
+	return enableControllers(cg.scope, statControllers(available, r))
+}
+
+// enableInAncestors enables controllers in the subtree_control of each
+// cgroup from the cgroup v2 root down to dir's parent, where the caller
+// may, and ignores the failures: the caller checks the result.
+func enableInAncestors(dir string, controllers []string) {
+	rel, err := filepath.Rel(Root, filepath.Dir(dir))
+	if err != nil {
+		return
+	}
+	path := Root
+	for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
+		path = filepath.Join(path, part)
+		offered, err := readControllersFile(filepath.Join(path, "cgroup.controllers"))
+		if err != nil {
+			return
+		}
+		for _, c := range controllers {
+			if !slices.Contains(offered, c) {
+				continue
+			}
+			if err := enableControllers(path, []string{c}); err != nil && !isPermission(err) && !errors.Is(err, unix.ENOENT) {
+				return
+			}
+		}
+	}
+}
+
+// watchOOM reads the leaf's memory.events each time the kernel changes
+// it, and remembers an OOM kill. The user manager removes the scope, leaf
+// included, as soon as its last process exits, so the count may be gone
+// by the time the container's exit is seen.
+//
+// NOTE: the watch wins that race only when it reads memory.events before
+// systemd removes the scope; the kernel raises the oom_kill event before
+// it sends SIGKILL, which leaves it the time of systemd's D-Bus round.
+func (cg *scopeCgroup) watchOOM() {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(cg.leaf, "memory.events"), unix.IN_MODIFY); err != nil {
+		unix.Close(fd)
+		return
+	}
+	// A non-blocking descriptor is served by the runtime's poller, so
+	// closing it ends the pending Read.
+	cg.watch = os.NewFile(uintptr(fd), "inotify")
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := cg.watch.Read(buf); err != nil {
+				return
+			}
+			cg.readOOM()
+		}
+	}()
+}
+
+func (cg *scopeCgroup) readOOM() {
+	values, err := readKeyedFile(filepath.Join(cg.leaf, "memory.events"))
+	if err == nil && values["oom_kill"] > 0 {
+		cg.oomKilled.Store(true)
+	}
+}
+
+func (cg *scopeCgroup) OOMKilled() bool {
+	cg.readOOM()
+	return cg.oomKilled.Load()
+}
+
+// Remove deletes the leaf. The user manager removes the scope itself when
+// its last process has exited.
+func (cg *scopeCgroup) Remove(ctx context.Context) error {
+	if cg.watch != nil {
+		cg.watch.Close()
+		cg.watch = nil
+	}
+	return removeDir(ctx, cg.leaf)
+}
+
+// currentUser returns the caller's user name, or its uid without one.
+func currentUser() string {
+	if id := userns.CurrentIdentity(); id.Name != "" {
+		return id.Name
+	}
+	return strconv.Itoa(os.Getuid())
+}
