@@ -64,6 +64,9 @@ func ParseV1Mounts(r io.Reader) ([]V1Mount, error) {
 				controllers = append(controllers, opt)
 			}
 		}
+		if len(controllers) == 0 {
+			continue
+		}
 		m := V1Mount{MountPoint: unescapeMountinfo(fields[4]), Root: unescapeMountinfo(fields[3]), Controllers: controllers}
 		if !slices.ContainsFunc(mounts, func(o V1Mount) bool { return slices.Equal(o.Controllers, controllers) }) {
 			mounts = append(mounts, m)

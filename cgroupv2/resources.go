@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Resources are the resource limits of a container, as the run flags set
@@ -150,14 +151,18 @@ func validateCPUs(nano int64, online int) error {
 	return nil
 }
 
-// sizePattern is a size with an optional unit: 64m, 1.5g, 512k, 100, 64MiB.
-var sizePattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\s*([bkmgt])?(?:i?b)?$`)
+// sizePattern matches a size with an optional unit: 64m, 1.5g, 512k, 100,
+// 64MiB. It is compiled on first use, so that processes that parse no size
+// (every container init) do not pay for it.
+var sizePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\s*([bkmgt])?(?:i?b)?$`)
+})
 
 // ParseMemory parses a size in bytes with an optional unit: b, k, m, g or
 // t, in powers of 1024 as Docker reads them, case-insensitive and with an
 // optional "b" or "ib" after the unit ("64m", "64MB", "1.5GiB").
 func ParseMemory(s string) (int64, error) {
-	m := sizePattern.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	m := sizePattern().FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
 		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g, such as 64m", s)
 	}
