@@ -187,14 +187,15 @@ accel_args() {
 	esac
 }
 
-# boot SHARE [KERNEL-ARGS...] boots the guest with SHARE as its 9p share.
-# -snapshot keeps guest.img unchanged: the guest's writes go to a
-# temporary overlay.
+# boot LIMIT SHARE [KERNEL-ARGS...] boots the guest with SHARE as its 9p
+# share and kills it after LIMIT seconds. -snapshot keeps guest.img
+# unchanged: the guest's writes go to a temporary overlay.
 boot() {
-	local share=$1
-	shift
-	# shellcheck disable=SC2046 # accel_args prints several words
-	qemu-system-x86_64 $(accel_args) -m 2048 -smp 2 -nographic -no-reboot \
+	local limit=$1 share=$2 accel
+	shift 2
+	accel=$(accel_args) || exit 1
+	# shellcheck disable=SC2086 # accel holds several words
+	timeout --foreground "$limit" qemu-system-x86_64 $accel -m 2048 -smp 2 -nographic -no-reboot \
 		-kernel "$VM_DIR/vmlinuz" -initrd "$VM_DIR/initrd.img" \
 		-append "console=ttyS0 root=/dev/vda rw systemd.unified_cgroup_hierarchy=1 panic=-1 $*" \
 		-drive file="$VM_DIR/guest.img",format=raw,if=virtio -snapshot \
@@ -213,11 +214,10 @@ cmd_test() {
 	install -m 0755 "$gocker" "$share/gocker"
 	install -m 0755 "$HERE/suite.sh" "$share/suite.sh"
 	install -m 0755 "$HERE/../../scripts/mkbusybox.sh" "$share/mkbusybox.sh"
-	echo "GOCKER_VM_BENCH=${GOCKER_VM_BENCH:-0}" >"$share/settings"
+	printf 'GOCKER_VM_BENCH=%s\nGOCKER_VM_BENCH_RUNS=%s\n' "${GOCKER_VM_BENCH:-0}" "${GOCKER_VM_BENCH_RUNS:-30}" >"$share/settings"
 	start=$(now)
 	log "booting ($(accel_args | cut -d' ' -f1-2)); console in $VM_DIR/console.log"
-	timeout --foreground "$TIMEOUT" bash -c "$(declare -f boot accel_args die log); VM_DIR='$VM_DIR' GOCKER_VM_ACCEL='${GOCKER_VM_ACCEL:-}' boot '$share' quiet" \
-		</dev/null >"$VM_DIR/console.log" 2>&1 || log "qemu exited with status $?"
+	boot "$TIMEOUT" "$share" quiet </dev/null >"$VM_DIR/console.log" 2>&1 || log "qemu exited with status $?"
 	log "boot, suite and power-off took $(($(now) - start))s"
 	if [ ! -f "$share/rc" ]; then
 		tail -40 "$VM_DIR/console.log" >&2
@@ -233,7 +233,7 @@ cmd_shell() {
 	cmd_build
 	local share
 	share=$(mktemp -d /tmp/gocker-vm-share.XXXXXX)
-	boot "$share" gocker.shell
+	boot 86400 "$share" gocker.shell
 	rm -rf "$share"
 }
 
