@@ -244,3 +244,38 @@ func TestRunCPUQuotaCgroupV1(t *testing.T) {
 		t.Errorf("a busy loop used %.2fs of CPU in 1s under --cpus 0.25", float64(usage)/1e9)
 	}
 }
+
+func TestStatsCgroupV1(t *testing.T) {
+	requireCgroupV1Root(t)
+	g := newRootful(t)
+	g.busybox(t)
+	startContainer(t, g, "--name", "limited", "--memory", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+	out := g.ok("stats", "--no-stream", "limited")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONTAINER ID") {
+		t.Fatalf("stats output = %q", out)
+	}
+	fields := strings.Fields(lines[1])
+	// ID NAME CPU% USAGE / LIMIT MEM% PIDS
+	if len(fields) != 8 || fields[1] != "limited" || fields[5] != "64MiB" || fields[7] != "2" {
+		t.Errorf("stats row = %q, want the name, a 64MiB limit and 2 processes", lines[1])
+	}
+}
+
+func TestStatsWithoutCgroup(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	startContainer(t, g, "--name", "plain", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+	out := g.ok("stats", "--no-stream")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stats output = %q", out)
+	}
+	fields := strings.Fields(lines[1])
+	if len(fields) != 8 || fields[1] != "plain" || fields[5] != "--" || fields[6] != "--" || fields[7] != "2" {
+		t.Errorf("stats row = %q, want no limit, no MEM %% and 2 processes", lines[1])
+	}
+	if stderr := g.fails(125, "stats", "--no-stream", "missing"); !strings.Contains(stderr, "no such container: missing") {
+		t.Errorf("stats of a missing container: %q", stderr)
+	}
+}

@@ -48,6 +48,7 @@ func newApp() *cli.App {
 			runCommand,
 			psCommand,
 			rmCommand,
+			statsCommand,
 			imagesCommand,
 			rmiCommand,
 			initCommand,

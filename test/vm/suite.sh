@@ -115,12 +115,14 @@ test_rootless_limits() {
 }
 
 test_rootless_scope() {
-	ugocker run --rm --memory 64m busybox sleep 3 &
-	local gpid=$! pid cgroup unit
+	ugocker run --rm --name scoped --memory 64m busybox sleep 4 &
+	local gpid=$! pid cgroup unit stats
 	pid=$(container_pid "$gpid") || {
 		fail "rootless scope: no container process"
 		return
 	}
+	stats=$(ugocker stats --no-stream scoped | tail -1)
+	contains "stats shows the memory limit from the scope" "$stats" " / 64MiB "
 	cgroup=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
 	contains "rootless container in a delegated scope of the user manager" "$cgroup" \
 		"/user.slice/user-$USER_UID.slice/user@$USER_UID.service/user.slice/gocker-"
