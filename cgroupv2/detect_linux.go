@@ -67,8 +67,7 @@ func readState() State {
 		readControllers(&s, entries)
 	}
 	s.SystemdBooted = exists("/run/systemd/system")
-	s.BusPath = filepath.Join(runtimeDir(id.UID), "bus")
-	s.BusExists = exists(s.BusPath)
+	s.BusPath, s.BusExists = userBus(id.UID)
 	return s
 }
 
@@ -133,6 +132,20 @@ func ownedBy(path string, uid int) bool {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// userBus returns the socket of the user's D-Bus and whether it exists:
+// $XDG_RUNTIME_DIR/bus, or /run/user/UID/bus where systemd-logind puts it
+// when the caller's session (su, sudo, a test harness) set another
+// runtime directory.
+func userBus(uid int) (string, bool) {
+	candidates := []string{filepath.Join(runtimeDir(uid), "bus"), fmt.Sprintf("/run/user/%d/bus", uid)}
+	for _, path := range candidates {
+		if exists(path) {
+			return path, true
+		}
+	}
+	return candidates[0], false
 }
 
 // runtimeDir returns $XDG_RUNTIME_DIR, or /run/user/UID (where

@@ -129,24 +129,22 @@ func startScope(ctx context.Context, unit string, opts Options) error {
 	return nil
 }
 
-// setBusAddress points DBUS_SESSION_BUS_ADDRESS at the user's bus socket,
-// $XDG_RUNTIME_DIR/bus or /run/user/UID/bus, when it is unset. Without an
-// address, godbus would start dbus-launch.
+// setBusAddress points DBUS_SESSION_BUS_ADDRESS at the user's bus socket
+// (userBus) when it is unset: without an address, godbus would start
+// dbus-launch.
 func setBusAddress() error {
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
 		return nil
 	}
 	uid := os.Getuid()
-	candidates := []string{filepath.Join(runtimeDir(uid), "bus"), fmt.Sprintf("/run/user/%d/bus", uid)}
-	for _, path := range candidates {
-		if exists(path) {
-			return os.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+path)
-		}
+	path, ok := userBus(uid)
+	if ok {
+		return os.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+path)
 	}
-	s := State{User: currentUser(), UID: uid, BusPath: candidates[0]}
+	s := State{User: currentUser(), UID: uid, BusPath: path}
 	return &UnsupportedError{
 		Flags:  "resource limits",
-		Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", candidates[0], s.User),
+		Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", path, s.User),
 		Fix:    userManagerResult(s).Fix,
 	}
 }

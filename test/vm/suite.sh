@@ -3,7 +3,8 @@
 # as root inside the test guest (test/vm/guest.sh) from the 9p share, which
 # holds the gocker binary and scripts/mkbusybox.sh, and drives gocker as
 # the lingering user gtest (rootless, through a delegated systemd scope)
-# and as root (cgroup v2 directly). It prints one line per check and ends
+# and as root (cgroup v2 directly): the limit tests of the Go end-to-end
+# suite, compiled on the host, and checks of the systemd scope itself. It prints one line per check and ends
 # with "N passed, N failed"; its exit status is 1 when a check failed.
 set -uo pipefail
 
@@ -104,16 +105,6 @@ setup() {
 	rgocker init --change 'CMD ["sh"]' /tmp/busybox-rootfs busybox >/dev/null
 }
 
-test_rootless_limits() {
-	local out
-	out=$(ugocker run --rm --memory 64m --cpus 0.5 --cpu-shares 512 --pids-limit 32 busybox sh -c \
-		'cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.swap.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/pids.max' 2>&1)
-	check "rootless limits read back in the container" "$(echo "$out" | tr '\n' ' ')" \
-		"0::/ 67108864 67108864 50000 100000 20 32 "
-	out=$(ugocker run --rm --memory 64m --memory-swap -1 busybox cat /sys/fs/cgroup/memory.swap.max 2>&1)
-	check "rootless --memory-swap -1" "$out" "max"
-}
-
 test_rootless_scope() {
 	ugocker run --rm --name scoped --memory 64m busybox sleep 4 &
 	local gpid=$! pid cgroup unit stats
@@ -149,35 +140,6 @@ test_rootless_no_limits() {
 	check "a container without limits sees its cgroup as /" "$(ugocker run --rm busybox cat /proc/self/cgroup)" "0::/"
 }
 
-test_rootless_oom() {
-	ugocker run --memory 32m --memory-swap 32m busybox tail /dev/zero >/dev/null 2>&1
-	check "rootless OOM kill exits 137" "$?" 137
-	check "rootless OOM kill sets OOMKilled" "$(state_field "$USER_STORE" OOMKilled)" true
-	ugocker run --memory 32m busybox sleep 100 &
-	local gpid=$! pid
-	pid=$(container_pid "$gpid") && kill -9 "$pid"
-	wait "$gpid"
-	check "rootless kill -9 exits 137" "$?" 137
-	check "rootless kill -9 leaves OOMKilled false" "$(state_field "$USER_STORE" OOMKilled)" false
-}
-
-# The fork bomb is bounded (100 forks): an inner shell forks until the
-# limit stops it and dies, then the outer one reads the counters with
-# builtins.
-FORK_BOMB='sh -c '\''i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done'\'' 2>/dev/null
-read current < /sys/fs/cgroup/pids.current; read events < /sys/fs/cgroup/pids.events; echo $current $events'
-
-test_rootless_pids() {
-	local out current
-	out=$(ugocker run --rm --pids-limit 16 busybox sh -c "$FORK_BOMB")
-	current=${out%% *}
-	if [ "$current" -le 16 ] && [ "$current" -ge 13 ] && [ "${out##* }" -gt 0 ]; then
-		pass "rootless fork bomb capped at 16 ($out)"
-	else
-		fail "rootless fork bomb: pids.current and pids.events = $out"
-	fi
-}
-
 test_rootless_missing_delegation() {
 	local out before
 	before=$(ugocker ps -aq | wc -l)
@@ -198,20 +160,6 @@ test_rootless_delegation_fixed() {
 	check "cpuset with the Delegate drop-in" "$out" 1
 }
 
-test_root_limits() {
-	local out id
-	out=$(rgocker run --memory 64m --cpus 1.5 --pids-limit 10 busybox sh -c \
-		'cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max' 2>&1)
-	check "root limits read back in the container" "$(echo "$out" | tr '\n' ' ')" "0::/ 67108864 150000 100000 10 "
-	id=$(rgocker ps -aq --no-trunc | head -1)
-	if [ -n "$id" ] && wait_gone "/sys/fs/cgroup/gocker/$id"; then pass "root cgroup removed after exit"; else fail "root cgroup /sys/fs/cgroup/gocker/$id remains"; fi
-	rgocker run --memory 32m --memory-swap 32m busybox tail /dev/zero >/dev/null 2>&1
-	check "root OOM kill exits 137" "$?" 137
-	check "root OOM kill sets OOMKilled" "$(state_field "$ROOT_STORE" OOMKilled)" true
-	out=$(rgocker run --rm --pids-limit 16 busybox sh -c "${FORK_BOMB}")
-	if [ "${out%% *}" -le 16 ] && [ "${out##* }" -gt 0 ]; then pass "root fork bomb capped ($out)"; else fail "root fork bomb: $out"; fi
-}
-
 # bench compares "gocker run --rm" with and without limits, rootless, side
 # by side in one hyperfine run, and writes a Markdown table to the share.
 bench() {
@@ -223,14 +171,33 @@ bench() {
 	cp /tmp/bench.md "$SHARE/bench.md"
 }
 
+# go_tests runs the limit tests of gocker's end-to-end suite, compiled on
+# the host with "go test -c", as root and as the test user, and counts
+# their results.
+go_tests() {
+	if [ ! -x "$SHARE/e2e.test" ]; then
+		fail "the end-to-end test binary is missing from the share"
+		return
+	fi
+	# The tests find scripts/mkbusybox.sh relative to their directory.
+	rm -rf /opt/gocker-e2e
+	mkdir -p /opt/gocker-e2e/test /opt/gocker-e2e/scripts
+	install -m 0755 "$SHARE/mkbusybox.sh" /opt/gocker-e2e/scripts/mkbusybox.sh
+	(cd /opt/gocker-e2e/test && GOCKER_TEST_BINARY=$GOCKER GOCKER_TEST_USER=$USER_NAME \
+		"$SHARE/e2e.test" -test.v -test.count=1 -test.timeout=10m \
+		-test.run 'TestRunLimits|TestRunOOMKilled|TestRunKilledNotOOMKilled|TestRunPidsLimit|TestRunCPUQuota|TestRunCgroupNamespace|TestStats') \
+		>/tmp/e2e.log 2>&1
+	grep -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL)\b|_test.go:[0-9]+:|^\s*(stdout|stderr):' /tmp/e2e.log | sed 's/^/  e2e: /'
+	passed=$((passed + $(grep -cE '^\s*--- PASS' /tmp/e2e.log)))
+	failed=$((failed + $(grep -cE '^\s*--- FAIL' /tmp/e2e.log)))
+	grep -qE '^(ok|PASS)' /tmp/e2e.log || fail "the end-to-end tests did not finish: $(tail -5 /tmp/e2e.log)"
+}
+
 setup
-test_rootless_limits
+go_tests
 test_rootless_scope
 test_rootless_no_limits
-test_rootless_oom
-test_rootless_pids
 test_rootless_missing_delegation
-test_root_limits
 if [ "${GOCKER_VM_BENCH:-0}" = 1 ]; then
 	bench
 fi
