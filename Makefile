@@ -11,13 +11,14 @@ export CGO_ENABLED := 0
 ACTIONLINT := v1.7.12
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help build install demo test test-unit test-e2e test-vm test-setup bench lint clean
+.PHONY: help build install demo test test-unit test-e2e test-vm test-setup bench bench-limits lint clean
 
 help:
 	@echo "make build      build $(BIN)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start latency side by side with podman, runc and the unshare floor (as root)"
+	@echo "make bench-limits  start latency with and without resource limits, rootless in the systemd guest (as root)"
 	@echo "make install    install bin/gocker to /usr/local/bin, with an AppArmor profile where Ubuntu needs one (as root)"
 	@echo "make test-vm    resource limit tests on cgroup v2 in a Debian guest with systemd (as root; qemu)"
 	@echo "make lint       gofmt, go vet and actionlint"
@@ -47,6 +48,9 @@ install: build
 
 bench: build
 	./scripts/bench/start.sh
+
+bench-limits:
+	./scripts/bench/limits.sh
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

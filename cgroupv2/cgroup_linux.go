@@ -26,6 +26,9 @@ type Options struct {
 	// Rootless asks the user's systemd manager for a delegated scope
 	// instead of writing the cgroup filesystem directly.
 	Rootless bool
+	// Session is the connection to the user's systemd manager that
+	// Rootless uses, from [DialUserSession]; nil dials one.
+	Session *UserSession
 	// Logger receives debug lines; nil discards them.
 	Logger *slog.Logger
 }

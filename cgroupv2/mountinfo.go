@@ -11,7 +11,7 @@ import (
 
 // V1Mount is a mounted cgroup v1 hierarchy, from /proc/self/mountinfo.
 type V1Mount struct {
-	// MountPoint is where the hierarchy is mounted, such as
+	// MountPoint is the hierarchy's mount point, such as
 	// /sys/fs/cgroup/memory.
 	MountPoint string
 	// Root is the cgroup of the hierarchy that appears at MountPoint,

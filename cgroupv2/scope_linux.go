@@ -52,9 +52,11 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 		defer cancel()
 	}
 	unit := "gocker-" + opts.ID + ".scope"
+	start := time.Now()
 	if err := startScope(ctx, unit, opts); err != nil {
 		return nil, err
 	}
+	opts.Logger.Debug("systemd scope started", "unit", unit, "duration", time.Since(start))
 	// The scope's path comes from the process's own cgroup, which also
 	// proves that the manager moved it.
 	path, err := procCgroupPath(opts.Pid)
@@ -85,16 +87,24 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 		return nil, err
 	}
 	cg.watchOOM()
+	opts.Logger.Debug("limits written", "cgroup", cg.leaf, "duration", time.Since(start))
 	return cg, nil
 }
 
 // startScope asks the user's systemd manager over the user's D-Bus for a
 // transient scope that holds opts.Pid, and waits for the job to finish.
 func startScope(ctx context.Context, unit string, opts Options) error {
-	if err := setBusAddress(); err != nil {
-		return err
+	session := opts.Session
+	if session == nil {
+		session = DialUserSession(ctx)
+		defer session.Close()
 	}
-	conn, err := sddbus.NewUserConnectionContext(ctx)
+	conn, err := session.wait(ctx)
+	var unsupported *UnsupportedError
+	if errors.As(err, &unsupported) {
+		unsupported.Flags = joinAnd(opts.Resources.flags())
+		return unsupported
+	}
 	if err != nil {
 		return &UnsupportedError{
 			Flags:  joinAnd(opts.Resources.flags()),
@@ -102,7 +112,6 @@ func startScope(ctx context.Context, unit string, opts Options) error {
 			Fix:    userManagerResult(State{User: currentUser(), UID: os.Getuid()}).Fix,
 		}
 	}
-	defer conn.Close()
 	props := []sddbus.Property{
 		sddbus.PropDescription("gocker container " + opts.ID),
 		sddbus.PropSlice(scopeSlice),
@@ -146,6 +155,48 @@ func setBusAddress() error {
 		Flags:  "resource limits",
 		Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", path, s.User),
 		Fix:    userManagerResult(s).Fix,
+	}
+}
+
+// UserSession is a connection to the calling user's systemd manager over
+// the user's D-Bus, dialed in the background from [DialUserSession], so
+// that the dial overlaps with the rest of a container's start.
+type UserSession struct {
+	done chan struct{} // closed when the dial finished
+	conn *sddbus.Conn
+	err  error
+}
+
+// DialUserSession starts to connect to the calling user's systemd manager.
+// Pass the session to [Create] in [Options], and close it after Create
+// returned.
+func DialUserSession(ctx context.Context) *UserSession {
+	s := &UserSession{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if s.err = setBusAddress(); s.err != nil {
+			return
+		}
+		s.conn, s.err = sddbus.NewUserConnectionContext(ctx)
+	}()
+	return s
+}
+
+// wait returns the connection once the dial finished.
+func (s *UserSession) wait(ctx context.Context) (*sddbus.Conn, error) {
+	select {
+	case <-s.done:
+		return s.conn, s.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close waits for the dial and closes the connection.
+func (s *UserSession) Close() {
+	<-s.done
+	if s.conn != nil {
+		s.conn.Close()
 	}
 }
 
@@ -207,8 +258,9 @@ func enableInAncestors(dir string, controllers []string) {
 // by the time the container's exit is seen.
 //
 // NOTE: the watch wins that race only when it reads memory.events before
-// systemd removes the scope; the kernel raises the oom_kill event before
-// it sends SIGKILL, which leaves it the time of systemd's D-Bus round.
+// systemd removes the scope. It has the head start of the kernel, which
+// raises the oom_kill event before it sends SIGKILL, and of systemd's
+// D-Bus round before the removal.
 func (cg *scopeCgroup) watchOOM() {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {

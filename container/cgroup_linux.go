@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/gocker/gocker/cgroupv2"
 )
@@ -12,11 +13,14 @@ import (
 // limits into a cgroup of its own and enforces them there. A container
 // without limits gets no cgroup: the hook returns at once.
 //
+// session, which may be nil, is a connection to the user's systemd manager
+// dialed ahead of time for a rootless container on cgroup v2.
+//
 // The hook runs while the init waits for its spec; the init enters a new
 // cgroup namespace only after it read the spec, so the namespace's root is
 // the container's cgroup. After the container exited, the cleanup records
 // an OOM kill in the container's state and removes the cgroup.
-func (s *Store) CgroupHook(logger *slog.Logger) Hook {
+func (s *Store) CgroupHook(logger *slog.Logger, session *cgroupv2.UserSession) Hook {
 	return func(ctx context.Context, c *Container, pid int) (func(context.Context) error, error) {
 		if !c.HostConfig.Resources.Limited() {
 			return nil, nil
@@ -26,12 +30,15 @@ func (s *Store) CgroupHook(logger *slog.Logger) Hook {
 			Pid:       pid,
 			Resources: c.HostConfig.Resources,
 			Rootless:  c.Rootless,
+			Session:   session,
 			Logger:    logger,
 		})
 		if err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) error {
+			start := time.Now()
+			defer func() { logger.Debug("cgroup removed", "container", c.ID, "duration", time.Since(start)) }()
 			var errs []error
 			if cg.OOMKilled() && c.State.Status == StatusExited {
 				c.State.OOMKilled = true

@@ -74,7 +74,8 @@ func processTreeUsage(pid int) (cgroupv2.Usage, error) {
 	return u, nil
 }
 
-// procStat is what processTreeUsage needs of /proc/PID/stat.
+// procStat contains the fields of /proc/PID/stat that processTreeUsage
+// sums.
 type procStat struct {
 	ppid     int
 	cpuTicks uint64 // utime + stime + cutime + cstime

@@ -16,9 +16,9 @@ import (
 	"github.com/gocker/gocker/cgroupv2"
 )
 
-// limitsHost is how the host enforces limits for one kind of gocker: the
-// cgroup mode, and the interface files as the container sees them under
-// /sys/fs/cgroup.
+// limitsHost describes how the host enforces limits for one kind of
+// gocker: the cgroup mode, and the paths of the interface files inside
+// the container, relative to its /sys/fs/cgroup.
 type limitsHost struct {
 	mode  cgroupv2.Mode
 	files map[string]string

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/container"
 	"github.com/gocker/gocker/image"
 	"github.com/urfave/cli/v2"
@@ -214,6 +215,13 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// A rootless container with limits needs the user's systemd
+	// manager; connecting to it overlaps with the start too.
+	var session *cgroupv2.UserSession
+	if opts.create.Resources.Limited() && launchOpts.Rootless {
+		session = cgroupv2.DialUserSession(ctx)
+		defer session.Close()
+	}
 	launch, err := container.LaunchInit(ctx, launchOpts)
 	if err != nil {
 		return err
@@ -228,7 +236,7 @@ func runAction(c *cli.Context) error {
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
 		Launch:    launch,
-		Hooks:     []container.Hook{st.containers.CgroupHook(slog.Default())},
+		Hooks:     []container.Hook{st.containers.CgroupHook(slog.Default(), session)},
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {

@@ -5,7 +5,9 @@
 # with qemu to run test/vm/suite.sh inside against a gocker binary.
 #
 #   guest.sh build            build the guest image unless the cache is current
-#   guest.sh test GOCKER      build if needed, boot, run the suite, power off
+#   guest.sh test GOCKER [SCRIPT]
+#                             build if needed, boot, run the suite (or
+#                             SCRIPT, as root, from the 9p share), power off
 #   guest.sh ci GOCKER        the same, but skip with a message where the
 #                             guest cannot be built or booted (not root,
 #                             not x86_64, no qemu or no Debian mirror)
@@ -91,9 +93,10 @@ cmd_build() {
 	start=$(now)
 	rootfs=$VM_DIR/rootfs
 	rm -rf "$rootfs" "$VM_DIR/guest.img" "$VM_DIR/key"
-	# The debootstrap tree is the slow part (downloads and unpacks); it is
-	# kept as a tarball keyed by the package list alone, so a change to the
-	# guest's configuration rebuilds only the image.
+	# The debootstrap tree is the slow part, because it downloads and
+	# unpacks every package. It is kept as a tarball keyed by the package
+	# list alone, so a change to the guest's configuration rebuilds only
+	# the image.
 	local base="$VM_DIR/base-$(echo "$SUITE $PACKAGES" | sha256sum | cut -c1-16).tar"
 	if [ -f "$base" ]; then
 		mkdir -p "$rootfs"
@@ -135,10 +138,10 @@ configure_rootfs() {
 	# Lingering (loginctl enable-linger) starts user@UID.service at boot.
 	mkdir -p "$r/var/lib/systemd/linger"
 	touch "$r/var/lib/systemd/linger/$TEST_USER"
-	# Debian 12's user@.service delegates memory, pids and cpu (systemd 252
-	# "Delegate=pids memory cpu"); the suite adds cpuset with a drop-in
-	# when it needs it, and checks the error without it.
-	# The initrd only needs to find /dev/vda.
+	# Debian 12's user@.service delegates memory, pids and cpu (systemd 252,
+	# "Delegate=pids memory cpu"). The suite checks the error for cpuset
+	# without a drop-in, then adds one.
+	# The initrd only needs to find /dev/vda and the 9p share.
 	sed -i 's/^MODULES=.*/MODULES=list/' "$r/etc/initramfs-tools/initramfs.conf"
 	printf 'virtio_pci\nvirtio_blk\next4\n9p\n9pnet_virtio\n' >>"$r/etc/initramfs-tools/modules"
 	chroot "$r" update-initramfs -u -k all >/dev/null 2>&1
@@ -207,7 +210,7 @@ boot() {
 }
 
 cmd_test() {
-	local gocker=${1:?usage: guest.sh test GOCKER-BINARY}
+	local gocker=${1:?usage: guest.sh test GOCKER-BINARY [SCRIPT]} script=${2:-$HERE/suite.sh}
 	[ -x "$gocker" ] || die "$gocker is not an executable gocker binary"
 	cmd_build
 	local share start rc
@@ -215,7 +218,7 @@ cmd_test() {
 	# shellcheck disable=SC2064 # expand now: share is local
 	trap "rm -rf '$share'" EXIT
 	install -m 0755 "$gocker" "$share/gocker"
-	install -m 0755 "$HERE/suite.sh" "$share/suite.sh"
+	install -m 0755 "$script" "$share/suite.sh"
 	install -m 0755 "$HERE/../../scripts/mkbusybox.sh" "$share/mkbusybox.sh"
 	# The limit tests of the end-to-end suite run in the guest too.
 	(cd "$HERE/../.." && CGO_ENABLED=0 go test -c -tags integration -o "$share/e2e.test" ./test/) ||
@@ -229,8 +232,12 @@ cmd_test() {
 		tail -40 "$VM_DIR/console.log" >&2
 		die "the suite did not finish; the console log is $VM_DIR/console.log"
 	fi
+	cp "$share/out.log" "$VM_DIR/out.log"
 	cat "$share/out.log"
-	[ -f "$share/bench.md" ] && cp "$share/bench.md" "$VM_DIR/bench.md" && log "benchmark table in $VM_DIR/bench.md"
+	if [ -f "$share/bench.json" ]; then
+		cp "$share/bench.json" "$VM_DIR/bench.json"
+		log "benchmark results in $VM_DIR/bench.json"
+	fi
 	rc=$(cat "$share/rc")
 	return "$rc"
 }

@@ -161,14 +161,15 @@ test_rootless_delegation_fixed() {
 }
 
 # bench compares "gocker run --rm" with and without limits, rootless, side
-# by side in one hyperfine run, and writes a Markdown table to the share.
+# by side in one hyperfine run, and writes hyperfine's JSON to the share.
 bench() {
 	local runs=${GOCKER_VM_BENCH_RUNS:-30}
-	as_user hyperfine -N -w 3 -r "$runs" --export-markdown /tmp/bench.md \
+	as_user hyperfine -N -w 3 -r "$runs" --export-json /tmp/bench.json \
 		"$GOCKER --root $USER_STORE run --rm busybox true" \
 		"$GOCKER --root $USER_STORE run --rm --memory 64m --cpus 0.5 --pids-limit 32 busybox true" \
 		"$GOCKER --root $USER_STORE run --rm --memory 64m busybox true"
-	cp /tmp/bench.md "$SHARE/bench.md"
+	cp /tmp/bench.json "$SHARE/bench.json"
+	echo "benchmark load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # go_tests runs the limit tests of gocker's end-to-end suite, compiled on
