@@ -26,9 +26,9 @@ type Options struct {
 	// Rootless asks the user's systemd manager for a delegated scope
 	// instead of writing the cgroup filesystem directly.
 	Rootless bool
-	// Session is the connection to the user's systemd manager that
-	// Rootless uses, from [DialUserSession]; nil dials one.
-	Session *UserSession
+	// Scope is the rootless scope started ahead of time by [StartScope]
+	// for this ID and Pid; without it, Create starts the scope itself.
+	Scope *PendingScope
 	// Logger receives debug lines; nil discards them.
 	Logger *slog.Logger
 }

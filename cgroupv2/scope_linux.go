@@ -26,8 +26,7 @@ const scopeSlice = "user.slice"
 // processes and its limits.
 const leafName = "container"
 
-// scopeTimeout bounds the wait for the user manager when the caller's
-// context has no deadline.
+// scopeTimeout bounds the wait for the user manager.
 const scopeTimeout = 30 * time.Second
 
 // scopeCgroup is a rootless container's cgroup: a transient scope unit of
@@ -51,9 +50,13 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 		ctx, cancel = context.WithTimeout(ctx, scopeTimeout)
 		defer cancel()
 	}
-	unit := "gocker-" + opts.ID + ".scope"
+	unit := scopeUnit(opts.ID)
 	start := time.Now()
-	if err := startScope(ctx, unit, opts); err != nil {
+	pending := opts.Scope
+	if pending == nil || pending.id != opts.ID || pending.pid != opts.Pid {
+		pending = StartScope(ctx, opts.ID, opts.Pid)
+	}
+	if err := pending.wait(ctx, opts.Resources); err != nil {
 		return nil, err
 	}
 	opts.Logger.Debug("systemd scope started", "unit", unit, "duration", time.Since(start))
@@ -91,31 +94,73 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 	return cg, nil
 }
 
-// startScope asks the user's systemd manager over the user's D-Bus for a
-// transient scope that holds opts.Pid, and waits for the job to finish.
-func startScope(ctx context.Context, unit string, opts Options) error {
-	session := opts.Session
-	if session == nil {
-		session = DialUserSession(ctx)
-		defer session.Close()
+// PendingScope is the scope of a rootless container that [StartScope]
+// starts in the background, so that its D-Bus round trips overlap with the
+// rest of the container's start. [Create] waits for it.
+type PendingScope struct {
+	id   string
+	pid  int
+	done chan struct{} // closed when the job finished
+	err  error
+}
+
+// StartScope starts to ask the calling user's systemd manager for the
+// scope of container id, which will hold process pid. Pass it to [Create]
+// in [Options] with the same id and pid, and call Wait before the caller
+// returns.
+func StartScope(ctx context.Context, id string, pid int) *PendingScope {
+	p := &PendingScope{id: id, pid: pid, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		ctx, cancel := context.WithTimeout(ctx, scopeTimeout)
+		defer cancel()
+		p.err = startScope(ctx, id, pid)
+	}()
+	return p
+}
+
+// Wait waits until the scope's job finished, successfully or not.
+func (p *PendingScope) Wait() { <-p.done }
+
+// wait returns the scope's result, with the flags of r in an
+// *UnsupportedError.
+func (p *PendingScope) wait(ctx context.Context, r Resources) error {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	conn, err := session.wait(ctx)
 	var unsupported *UnsupportedError
-	if errors.As(err, &unsupported) {
-		unsupported.Flags = joinAnd(opts.Resources.flags())
-		return unsupported
+	if errors.As(p.err, &unsupported) {
+		copied := *unsupported
+		copied.Flags = joinAnd(r.flags())
+		return &copied
 	}
+	return p.err
+}
+
+func scopeUnit(id string) string { return "gocker-" + id + ".scope" }
+
+// startScope asks the user's systemd manager over the user's D-Bus for the
+// transient scope of container id that holds pid, and waits for the job
+// to finish.
+func startScope(ctx context.Context, id string, pid int) error {
+	unit := scopeUnit(id)
+	if err := setBusAddress(); err != nil {
+		return err
+	}
+	conn, err := sddbus.NewUserConnectionContext(ctx)
 	if err != nil {
 		return &UnsupportedError{
-			Flags:  joinAnd(opts.Resources.flags()),
 			Reason: fmt.Sprintf("connect to the systemd user manager over %s: %v", os.Getenv("DBUS_SESSION_BUS_ADDRESS"), err),
 			Fix:    userManagerResult(State{User: currentUser(), UID: os.Getuid()}).Fix,
 		}
 	}
+	defer conn.Close()
 	props := []sddbus.Property{
-		sddbus.PropDescription("gocker container " + opts.ID),
+		sddbus.PropDescription("gocker container " + id),
 		sddbus.PropSlice(scopeSlice),
-		sddbus.PropPids(uint32(opts.Pid)),
+		sddbus.PropPids(uint32(pid)),
 		{Name: "Delegate", Value: dbus.MakeVariant(true)},
 		// The scope is garbage-collected even when systemd counts the
 		// container's end (an OOM kill, say) as a failure.
@@ -123,7 +168,6 @@ func startScope(ctx context.Context, unit string, opts Options) error {
 		{Name: "DefaultDependencies", Value: dbus.MakeVariant(false)},
 	}
 	done := make(chan string, 1)
-	opts.Logger.Debug("start transient scope", "unit", unit, "pid", opts.Pid)
 	if _, err := conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
 		return fmt.Errorf("start systemd scope %s: %w", unit, err)
 	}
@@ -155,48 +199,6 @@ func setBusAddress() error {
 		Flags:  "resource limits",
 		Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", path, s.User),
 		Fix:    userManagerResult(s).Fix,
-	}
-}
-
-// UserSession is a connection to the calling user's systemd manager over
-// the user's D-Bus, dialed in the background from [DialUserSession], so
-// that the dial overlaps with the rest of a container's start.
-type UserSession struct {
-	done chan struct{} // closed when the dial finished
-	conn *sddbus.Conn
-	err  error
-}
-
-// DialUserSession starts to connect to the calling user's systemd manager.
-// Pass the session to [Create] in [Options], and close it after Create
-// returned.
-func DialUserSession(ctx context.Context) *UserSession {
-	s := &UserSession{done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		if s.err = setBusAddress(); s.err != nil {
-			return
-		}
-		s.conn, s.err = sddbus.NewUserConnectionContext(ctx)
-	}()
-	return s
-}
-
-// wait returns the connection once the dial finished.
-func (s *UserSession) wait(ctx context.Context) (*sddbus.Conn, error) {
-	select {
-	case <-s.done:
-		return s.conn, s.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// Close waits for the dial and closes the connection.
-func (s *UserSession) Close() {
-	<-s.done
-	if s.conn != nil {
-		s.conn.Close()
 	}
 }
 

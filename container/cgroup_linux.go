@@ -13,14 +13,14 @@ import (
 // limits into a cgroup of its own and enforces them there. A container
 // without limits gets no cgroup: the hook returns at once.
 //
-// session, which may be nil, is a connection to the user's systemd manager
-// dialed ahead of time for a rootless container on cgroup v2.
+// scope, which may be nil, is the rootless container's systemd scope that
+// the caller started ahead of time with [cgroupv2.StartScope].
 //
 // The hook runs while the init waits for its spec; the init enters a new
 // cgroup namespace only after it read the spec, so the namespace's root is
 // the container's cgroup. After the container exited, the cleanup records
 // an OOM kill in the container's state and removes the cgroup.
-func (s *Store) CgroupHook(logger *slog.Logger, session *cgroupv2.UserSession) Hook {
+func (s *Store) CgroupHook(logger *slog.Logger, scope *cgroupv2.PendingScope) Hook {
 	return func(ctx context.Context, c *Container, pid int) (func(context.Context) error, error) {
 		if !c.HostConfig.Resources.Limited() {
 			return nil, nil
@@ -30,7 +30,7 @@ func (s *Store) CgroupHook(logger *slog.Logger, session *cgroupv2.UserSession) H
 			Pid:       pid,
 			Resources: c.HostConfig.Resources,
 			Rootless:  c.Rootless,
-			Session:   session,
+			Scope:     scope,
 			Logger:    logger,
 		})
 		if err != nil {

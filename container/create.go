@@ -20,6 +20,8 @@ const (
 // CreateOptions are the options of gocker run and create that shape a
 // container, already parsed and validated by the command line.
 type CreateOptions struct {
+	// ID is the container's id; empty chooses a new one.
+	ID          string
 	Name        string
 	Image       string
 	ImageID     string
@@ -49,7 +51,10 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 	if _, err := Capabilities(opts.CapAdd, opts.CapDrop); err != nil {
 		return nil, err
 	}
-	id := NewID()
+	id := opts.ID
+	if id == "" {
+		id = NewID()
+	}
 	img := opts.ImageConfig
 	c := &Container{
 		ID:       id,

@@ -215,16 +215,18 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// A rootless container with limits needs the user's systemd
-	// manager; connecting to it overlaps with the start too.
-	var session *cgroupv2.UserSession
-	if opts.create.Resources.Limited() && launchOpts.Rootless {
-		session = cgroupv2.DialUserSession(ctx)
-		defer session.Close()
-	}
 	launch, err := container.LaunchInit(ctx, launchOpts)
 	if err != nil {
 		return err
+	}
+	// A rootless container with limits gets a systemd scope, which its
+	// cgroup hook finishes; the D-Bus round trips overlap with the
+	// record's creation.
+	var scope *cgroupv2.PendingScope
+	if opts.create.Resources.Limited() && launchOpts.Rootless {
+		opts.create.ID = container.NewID()
+		scope = cgroupv2.StartScope(ctx, opts.create.ID, launch.Pid())
+		defer scope.Wait()
 	}
 	ctr, err := createContainer(ctx, st, opts.create)
 	if err != nil {
@@ -236,7 +238,7 @@ func runAction(c *cli.Context) error {
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
 		Launch:    launch,
-		Hooks:     []container.Hook{st.containers.CgroupHook(slog.Default(), session)},
+		Hooks:     []container.Hook{st.containers.CgroupHook(slog.Default(), scope)},
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {
