@@ -54,7 +54,8 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 	start := time.Now()
 	pending := opts.Scope
 	if pending == nil || pending.id != opts.ID || pending.pid != opts.Pid {
-		pending = StartScope(ctx, opts.ID, opts.Pid)
+		pending = StartScope(ctx, opts.ID)
+		pending.Start(opts.Pid)
 	}
 	if err := pending.wait(ctx, opts.Resources); err != nil {
 		return nil, err
@@ -95,28 +96,40 @@ func createScope(ctx context.Context, opts Options) (_ Cgroup, retErr error) {
 }
 
 // PendingScope is the scope of a rootless container that [StartScope]
-// starts in the background, so that its D-Bus round trips overlap with the
-// rest of the container's start. [Create] waits for it.
+// prepares in the background, so that its D-Bus round trips overlap with
+// the rest of the container's start. [Create] waits for it.
 type PendingScope struct {
-	id   string
-	pid  int
-	done chan struct{} // closed when the job finished
-	err  error
+	id    string
+	pid   int           // set by Start before it sends on start
+	start chan struct{} // closed by Start or Abandon
+	done  chan struct{} // closed when the job finished
+	err   error
 }
 
-// StartScope starts to ask the calling user's systemd manager for the
-// scope of container id, which will hold process pid. Pass it to [Create]
-// in [Options] with the same id and pid, and call Wait before the caller
-// returns.
-func StartScope(ctx context.Context, id string, pid int) *PendingScope {
-	p := &PendingScope{id: id, pid: pid, done: make(chan struct{})}
+// StartScope connects to the calling user's systemd manager for the scope
+// of container id, in the background. Call Start with the pid the scope
+// will hold, or Abandon, then pass the scope to [Create] in [Options] and
+// call Wait before the caller returns.
+func StartScope(ctx context.Context, id string) *PendingScope {
+	p := &PendingScope{id: id, start: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		ctx, cancel := context.WithTimeout(ctx, scopeTimeout)
 		defer cancel()
-		p.err = startScope(ctx, id, pid)
+		p.err = startScope(ctx, id, p)
 	}()
 	return p
+}
+
+// Start asks for the scope, to hold process pid, once connected.
+func (p *PendingScope) Start(pid int) {
+	p.pid = pid
+	close(p.start)
+}
+
+// Abandon gives up the scope before Start.
+func (p *PendingScope) Abandon() {
+	close(p.start)
 }
 
 // Wait waits until the scope's job finished, successfully or not.
@@ -144,7 +157,7 @@ func scopeUnit(id string) string { return "gocker-" + id + ".scope" }
 // startScope asks the user's systemd manager over the user's D-Bus for the
 // transient scope of container id that holds pid, and waits for the job
 // to finish.
-func startScope(ctx context.Context, id string, pid int) error {
+func startScope(ctx context.Context, id string, p *PendingScope) error {
 	unit := scopeUnit(id)
 	if err := setBusAddress(); err != nil {
 		return err
@@ -157,10 +170,18 @@ func startScope(ctx context.Context, id string, pid int) error {
 		}
 	}
 	defer conn.Close()
+	select {
+	case <-p.start:
+	case <-ctx.Done():
+		return fmt.Errorf("start systemd scope %s: %w", unit, ctx.Err())
+	}
+	if p.pid == 0 {
+		return errors.New("the container's start was abandoned")
+	}
 	props := []sddbus.Property{
 		sddbus.PropDescription("gocker container " + id),
 		sddbus.PropSlice(scopeSlice),
-		sddbus.PropPids(uint32(pid)),
+		sddbus.PropPids(uint32(p.pid)),
 		{Name: "Delegate", Value: dbus.MakeVariant(true)},
 		// The scope is garbage-collected even when systemd counts the
 		// container's end (an OOM kill, say) as a failure.

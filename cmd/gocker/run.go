@@ -215,18 +215,24 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	launch, err := container.LaunchInit(ctx, launchOpts)
-	if err != nil {
-		return err
-	}
 	// A rootless container with limits gets a systemd scope, which its
-	// cgroup hook finishes; the D-Bus round trips overlap with the
-	// record's creation.
+	// cgroup hook finishes; the D-Bus round trips overlap with the init's
+	// start and the record's creation.
 	var scope *cgroupv2.PendingScope
 	if opts.create.Resources.Limited() && launchOpts.Rootless {
 		opts.create.ID = container.NewID()
-		scope = cgroupv2.StartScope(ctx, opts.create.ID, launch.Pid())
+		scope = cgroupv2.StartScope(ctx, opts.create.ID)
 		defer scope.Wait()
+	}
+	launch, err := container.LaunchInit(ctx, launchOpts)
+	if err != nil {
+		if scope != nil {
+			scope.Abandon()
+		}
+		return err
+	}
+	if scope != nil {
+		scope.Start(launch.Pid())
 	}
 	ctr, err := createContainer(ctx, st, opts.create)
 	if err != nil {
