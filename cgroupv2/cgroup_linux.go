@@ -39,6 +39,10 @@ type Cgroup interface {
 	// of the cgroup. Call it after the container exited and before
 	// Remove.
 	OOMKilled() bool
+	// Dirs returns the cgroup directories that hold the container's
+	// processes, each with a cgroup.procs file: one on cgroup v2, one per
+	// joined hierarchy on cgroup v1.
+	Dirs() []string
 	// Remove deletes the cgroups that Create made. The cgroup must have
 	// no processes left.
 	Remove(ctx context.Context) error

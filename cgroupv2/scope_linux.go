@@ -319,14 +319,18 @@ func (cg *scopeCgroup) OOMKilled() bool {
 	return cg.oomKilled.Load()
 }
 
-// Remove deletes the leaf. The user manager removes the scope itself when
-// its last process has exited.
+func (cg *scopeCgroup) Dirs() []string { return []string{cg.leaf} }
+
+// Remove stops the OOM watch. The user manager removes the scope, with
+// the leaf, when its last process has exited, so gocker leaves it alone:
+// waiting for rmdir(2) to stop failing with EBUSY would only delay the
+// end of "gocker run".
 func (cg *scopeCgroup) Remove(ctx context.Context) error {
 	if cg.watch != nil {
 		cg.watch.Close()
 		cg.watch = nil
 	}
-	return removeDir(ctx, cg.leaf)
+	return nil
 }
 
 // currentUser returns the caller's user name, or its uid without one.

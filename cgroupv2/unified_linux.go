@@ -155,6 +155,8 @@ func (cg *unifiedCgroup) OOMKilled() bool {
 	return err == nil && values["oom_kill"] > 0
 }
 
+func (cg *unifiedCgroup) Dirs() []string { return []string{cg.dir} }
+
 func (cg *unifiedCgroup) Remove(ctx context.Context) error {
 	return removeDir(ctx, cg.dir)
 }

@@ -145,6 +145,8 @@ func (cg *v1Cgroup) OOMKilled() bool {
 	return err == nil && values["oom_kill"] > 0
 }
 
+func (cg *v1Cgroup) Dirs() []string { return slices.Clone(cg.dirs) }
+
 func (cg *v1Cgroup) Remove(ctx context.Context) error {
 	var errs []error
 	for i := len(cg.dirs) - 1; i >= 0; i-- {
