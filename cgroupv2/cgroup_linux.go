@@ -148,6 +148,36 @@ func removeDir(ctx context.Context, dir string) error {
 	}
 }
 
+// staleAge is how long an empty gocker cgroup must exist before [Create]
+// removes it as stale. Create fills a cgroup within milliseconds of making
+// it, so only a cgroup whose container is gone stays empty this long.
+const staleAge = time.Minute
+
+// removeStale removes the cgroups in parent whose names start with prefix,
+// that have no processes and are older than staleAge: those left by a
+// gocker that was killed before it could remove them. rmdir(2) fails, and
+// the cgroup stays, while it has children or processes.
+func removeStale(parent, prefix string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < staleAge {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err == nil && len(strings.TrimSpace(string(procs))) == 0 {
+			_ = unix.Rmdir(dir)
+		}
+	}
+}
+
 // readKeyedFile reads a flat keyed file such as memory.events or
 // memory.oom_control: one "key value" pair a line.
 func readKeyedFile(path string) (map[string]uint64, error) {

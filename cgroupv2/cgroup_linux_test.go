@@ -8,12 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestCreateAsRoot creates a real cgroup for a sleeping child with every
-// limit, checks the child's cgroups and the files, and removes it. It runs
-// as root on cgroup v1 and v2 hosts; rootless scopes are covered by the
-// systemd guest (test/vm).
+// TestCreateAsRoot creates a real cgroup for a sleeping child with memory,
+// CPU and pids limits, checks the child's cgroups and pids.max, and removes
+// it. It runs as root on cgroup v1 and v2 hosts. The systemd guest
+// (test/vm) covers rootless scopes.
 func TestCreateAsRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: it creates cgroups")
@@ -76,6 +77,55 @@ func TestCreateRejectsBadID(t *testing.T) {
 	for _, id := range []string{"", "../x", "a/b", "a b", strings.Repeat("a", 129)} {
 		if _, err := Create(context.Background(), Options{ID: id, Pid: 1, Resources: Resources{PidsLimit: 1}}); err == nil {
 			t.Errorf("Create accepted the id %q", id)
+		}
+	}
+}
+
+func TestCreateRemovesStaleCgroups(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it creates cgroups")
+	}
+	mode, err := DetectMode()
+	if err != nil || mode == ModeUnknown {
+		t.Skipf("needs cgroups at %s: %v", Root, err)
+	}
+	// A cgroup left by a killed gocker: created, filled, never removed.
+	create := func(id string) (Cgroup, *exec.Cmd) {
+		child := exec.Command("sleep", "60")
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cg, err := Create(context.Background(), Options{ID: id, Pid: child.Process.Pid, Resources: Resources{PidsLimit: 5}})
+		if err != nil {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			_ = cg.Remove(context.Background())
+		})
+		return cg, child
+	}
+	stale, child := create("unit-test-stale-" + strconv.Itoa(os.Getpid()))
+	_ = child.Process.Kill()
+	_ = child.Wait()
+	old := time.Now().Add(-2 * staleAge)
+	for _, dir := range stale.Dirs() {
+		if err := os.Chtimes(dir, old, old); err != nil {
+			t.Skipf("cannot age %s: %v", dir, err)
+		}
+	}
+	fresh, _ := create("unit-test-fresh-" + strconv.Itoa(os.Getpid()))
+	for _, dir := range stale.Dirs() {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("stale cgroup %s remains after the next Create", dir)
+		}
+	}
+	for _, dir := range fresh.Dirs() {
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("the new cgroup %s is missing: %v", dir, err)
 		}
 	}
 }

@@ -47,6 +47,7 @@ func createUnified(opts Options) (_ Cgroup, retErr error) {
 	if err := enableControllers(parent, statControllers(available, opts.Resources)); err != nil {
 		return nil, err
 	}
+	removeStale(parent, "")
 	cg := &unifiedCgroup{dir: filepath.Join(parent, opts.ID)}
 	if err := os.Mkdir(cg.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)

@@ -80,6 +80,7 @@ func (cg *v1Cgroup) join(m V1Mount, entries []ProcCgroupEntry, opts Options) (st
 	if !ok {
 		return "", fmt.Errorf("cgroup %s is not visible under %s", own, m.MountPoint)
 	}
+	removeStale(parent, "gocker-")
 	dir := filepath.Join(parent, "gocker-"+opts.ID)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create cgroup: %w", err)

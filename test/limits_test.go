@@ -349,7 +349,12 @@ func TestRunCPUQuota(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	eachKind(t, func(t *testing.T, g *gocker, h limitsHost) {
-		startContainer(t, g, "--name", "limited", "--memory", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+		e, pid := startContainer(t, g, "--name", "limited", "--memory", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+		// Ending the container, not gocker, lets gocker remove the cgroup.
+		defer func() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			e.exitCode(t)
+		}()
 		out := g.ok("stats", "--no-stream", "limited")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONTAINER ID") {
