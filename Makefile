@@ -7,25 +7,28 @@ BIN      := bin/gocker
 TAGS     := urfave_cli_no_docs
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED := 0
+ACTIONLINT := v1.7.12
 export PATH := /usr/local/go/bin:$(PATH)
 
 PREFIX   ?= /usr/local
 
-.PHONY: help build install demo test test-unit test-e2e test-setup bench lint clean
+.PHONY: help build install demo test test-unit test-e2e test-vm test-setup bench bench-limits lint clean
 
 help:
 	@echo "make build      build $(BIN)"
-	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker (as root)"
+	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker, with an AppArmor profile where Ubuntu needs one (as root)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start and exec latency, monitor memory, pull and published-port throughput, side by side with podman, runc and the floors (as root)"
-	@echo "make lint       gofmt, go vet and staticcheck"
+	@echo "make bench-limits  start latency with and without resource limits, rootless in the systemd guest (as root)"
+	@echo "make test-vm    resource limit tests on cgroup v2 in a Debian guest with systemd (as root; qemu)"
+	@echo "make lint       gofmt, go vet, staticcheck and actionlint"
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
 
 install: build
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gocker
+	PREFIX=$(PREFIX) BIN=$(BIN) ./scripts/install.sh
 
 demo: build
 	./scripts/demo.sh
@@ -41,13 +44,19 @@ test-unit:
 test-e2e:
 	$(GO) test -count=1 -timeout 30m -tags integration -v ./test/
 
-test: test-setup lint test-unit test-e2e
+test-vm: build
+	./test/vm/guest.sh ci $(BIN)
+
+test: test-setup lint test-unit test-e2e test-vm
 
 bench: build
 	./scripts/bench/start.sh
 	./scripts/bench/exec.sh
 	./scripts/bench/pull.sh
 	./scripts/bench/network.sh
+
+bench-limits:
+	./scripts/bench/limits.sh
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -57,6 +66,7 @@ lint:
 	$(GO) vet -tags integration ./test/
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(STATICCHECK) -tags integration ./test/
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT) .github/workflows/ci.yml
 
 clean:
 	rm -rf bin

@@ -46,7 +46,8 @@ type State struct {
 	ControllersErr error
 	// SystemdBooted is true when systemd is the init system.
 	SystemdBooted bool
-	// BusPath is the user's D-Bus socket, $XDG_RUNTIME_DIR/bus.
+	// BusPath is the user's D-Bus socket: $XDG_RUNTIME_DIR/bus, or
+	// /run/user/UID/bus when only that exists.
 	BusPath   string
 	BusExists bool
 }

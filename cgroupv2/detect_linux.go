@@ -67,8 +67,7 @@ func readState() State {
 		readControllers(&s, entries)
 	}
 	s.SystemdBooted = exists("/run/systemd/system")
-	s.BusPath = filepath.Join(runtimeDir(id.UID), "bus")
-	s.BusExists = exists(s.BusPath)
+	s.BusPath, s.BusExists = userBus(id.UID)
 	return s
 }
 
@@ -135,6 +134,20 @@ func exists(path string) bool {
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
+// userBus returns the socket of the user's D-Bus and whether it exists:
+// $XDG_RUNTIME_DIR/bus, or /run/user/UID/bus where systemd-logind puts it
+// when the caller's session (su, sudo, a test harness) set another
+// runtime directory.
+func userBus(uid int) (string, bool) {
+	candidates := []string{filepath.Join(runtimeDir(uid), "bus"), fmt.Sprintf("/run/user/%d/bus", uid)}
+	for _, path := range candidates {
+		if exists(path) {
+			return path, true
+		}
+	}
+	return candidates[0], false
+}
+
 // runtimeDir returns $XDG_RUNTIME_DIR, or /run/user/UID (where
 // systemd-logind creates it) when the variable is unset or relative.
 func runtimeDir(uid int) string {
@@ -142,4 +155,24 @@ func runtimeDir(uid int) string {
 		return dir
 	}
 	return fmt.Sprintf("/run/user/%d", uid)
+}
+
+// CheckHostSupport returns an *UnsupportedError when this host cannot
+// enforce r for the calling user. It only reads, and reads nothing when r
+// sets no limit.
+func CheckHostSupport(r Resources) error {
+	if !r.Limited() {
+		return nil
+	}
+	return CheckSupport(readState(), r)
+}
+
+// OnlineCPUs returns the CPUs that are online, from
+// /sys/devices/system/cpu/online.
+func OnlineCPUs() ([]int, error) {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil, err
+	}
+	return ParseCPUList(string(data))
 }

@@ -1,23 +1,43 @@
-// Package cgroupv2 will enforce container resource limits (--memory,
-// --cpus, --cpu-shares, --pids-limit) and report their stats. Rootless
-// containers will get a systemd transient scope with delegation, created
-// over the user's D-Bus. Root will write cgroup v2 directly, or cgroup v1
-// controllers on hybrid hosts. Those managers are not built yet.
+// Package cgroupv2 enforces container resource limits (--memory,
+// --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit),
+// reports their usage for "gocker stats", and detects what the host
+// allows for "gocker doctor".
 //
-// Today the package provides detection for "gocker doctor": how the host
-// mounts cgroups (unified v2, hybrid or legacy v1) and which cgroup the
-// calling process is in. It also finds the controllers available or
-// delegated to the calling user, and whether the user's systemd manager
-// can be reached.
+// [Create] gives one container a cgroup, in one of three ways:
+//
+//   - Rootless on cgroup v2: a transient scope unit gocker-ID.scope in
+//     user.slice of the user's systemd manager, started over the user's
+//     D-Bus with Delegate=yes and the container's pid. The limits go to a
+//     leaf cgroup "container" inside the scope, which holds the process:
+//     systemd rewrites the interface files of its own units when it
+//     reloads, but leaves a delegated subtree alone. The scope then
+//     enables the controllers for its children, which cgroup v2 allows
+//     only in a cgroup without processes of its own.
+//   - Root on cgroup v2: /sys/fs/cgroup/gocker/ID, written directly. gocker
+//     creates the parent "gocker" once and keeps it.
+//   - Root on hybrid or legacy cgroup v1 hosts: gocker-ID under the
+//     caller's cgroup in the memory, cpu, cpuacct and pids hierarchies, and
+//     in cpuset for --cpuset-cpus, found in /proc/self/mountinfo.
+//
+// gocker writes only to cgroups it created, and removes them when the
+// container exits; the user manager removes a rootless scope itself.
+//
+// What the host needs: rootless, cgroup v2 with systemd as init, a user
+// manager (user@UID.service, started by a login session or by lingering)
+// reachable on the user bus, and the controllers delegated to it
+// (systemd 252 delegates cpu, memory and pids by default; cpuset needs a
+// Delegate= drop-in). Root needs the controllers mounted (v1) or enabled
+// in the root cgroup's cgroup.subtree_control (v2). [CheckSupport] reports
+// a limit that the host cannot enforce before anything is created, with
+// the fixes that "gocker doctor" prints.
 //
 // Detection reads /sys/fs/cgroup (statfs and cgroup.controllers),
-// /proc/self/cgroup, /run/systemd/system and $XDG_RUNTIME_DIR/bus, and
-// writes nothing. Rootless limits need cgroup v2, systemd as init, a
-// running user manager (user@UID.service, started by a login session or
-// by lingering) and the cpu, memory and pids controllers delegated to it.
+// /proc/self/cgroup, /run/systemd/system and the user's bus socket, and
+// writes nothing. Its paths are those of the calling process as its own
+// cgroup namespace shows them, so do not compare them with paths read in
+// another cgroup namespace.
 //
-// Do not use this package to create or limit cgroups yet, because it only
-// reads. Its paths are those of the calling process as its own cgroup
-// namespace shows them, so do not compare them with paths read in another
-// cgroup namespace.
+// Do not use this package for cgroups that other software manages: it
+// never adopts an existing cgroup, and it does not freeze, pause or
+// update a running container's limits.
 package cgroupv2

@@ -3,6 +3,7 @@ package container
 import (
 	"time"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/netstack"
 )
 
@@ -67,6 +68,9 @@ type HostConfig struct {
 	// Init runs gocker's own init as PID 1 (--init), which forwards
 	// signals to the command and reaps orphaned processes.
 	Init bool `json:"Init,omitempty"`
+	// Resources are the limits; their fields appear in HostConfig itself,
+	// as in Docker's.
+	cgroupv2.Resources
 }
 
 // Container states, as Docker names them.
@@ -95,7 +99,9 @@ type State struct {
 	StartedAt        time.Time `json:"StartedAt"`
 	FinishedAt       time.Time `json:"FinishedAt"`
 	Error            string    `json:"Error,omitempty"`
-	OOMKilled        bool      `json:"OOMKilled,omitempty"`
+	// OOMKilled is true when the kernel's OOM killer killed a process of
+	// the container, which only a container with limits can tell.
+	OOMKilled bool `json:"OOMKilled"`
 	// RestartCount is how often the monitor restarted the container under
 	// its restart policy since the last start by a user.
 	RestartCount int `json:"RestartCount,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/userns"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -19,6 +20,8 @@ const (
 // CreateOptions are the options of gocker run and create that shape a
 // container, already parsed and validated by the command line.
 type CreateOptions struct {
+	// ID is the container's id; empty chooses a new one.
+	ID          string
 	Name        string
 	Image       string
 	ImageID     string
@@ -48,6 +51,7 @@ type CreateOptions struct {
 	StopTimeout *int
 
 	NetworkConfig NetworkConfig
+	Resources     cgroupv2.Resources
 }
 
 // NewContainer builds the record of a new container from the image's config
@@ -56,7 +60,10 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 	if _, err := Capabilities(opts.CapAdd, opts.CapDrop); err != nil {
 		return nil, err
 	}
-	id := NewID()
+	id := opts.ID
+	if id == "" {
+		id = NewID()
+	}
 	img := opts.ImageConfig
 	c := &Container{
 		ID:       id,
@@ -89,6 +96,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			RestartPolicy: opts.RestartPolicy,
 			LogConfig:     opts.LogConfig,
 			Init:          opts.Init,
+			Resources:     opts.Resources,
 		},
 		Network: opts.NetworkConfig,
 	}

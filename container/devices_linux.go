@@ -121,11 +121,14 @@ func mountSys(spec *Spec, root string) error {
 		if err := mount("/sys", target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
-		return makeReadOnly(target, true)
+		if err := makeReadOnly(target, true); err != nil {
+			return err
+		}
+	} else if err := mount("sysfs", target, "sysfs", nodevFlags|unix.MS_RDONLY, ""); err != nil {
+		return err
 	}
-	// NOTE: /sys/fs/cgroup is left as sysfs provides it (an empty
-	// directory); the container's own cgroup is not mounted there yet.
-	return mount("sysfs", target, "sysfs", nodevFlags|unix.MS_RDONLY, "")
+	// sysfs has the directory fs/cgroup, so no image path is involved.
+	return mountCgroupFS(filepath.Join(target, "fs", "cgroup"))
 }
 
 // maskedPaths hides kernel interfaces as Docker's default profile does:

@@ -73,6 +73,9 @@ func runInit() (retErr error) {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
 	}
+	if err := enterCgroupNamespace(); err != nil {
+		return err
+	}
 	if spec.NewNetNS {
 		if err := setLoopbackUp(); err != nil {
 			return err

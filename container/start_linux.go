@@ -219,7 +219,9 @@ func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
 		// /proc/self is the child and fd 5 is exe.
 		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", initExeFD)
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
+	// The cgroup namespace comes later: the init enters one after the
+	// parent put it into the container's cgroup (enterCgroupNamespace).
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if opts.NewNetNS {
 		flags |= unix.CLONE_NEWNET
 	}

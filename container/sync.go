@@ -8,7 +8,9 @@ package container
 //	parent (gocker)                      init (/proc/self/exe, new namespaces)
 //	start init, fds 3 (sync), 4 (spec) --> blocks reading fd 4
 //	newuidmap, newgidmap (rootless)
+//	hooks: cgroup (moves the init)
 //	write Spec to fd 4, close it ------> reads Spec, now root in its namespaces
+//	                                      enters a new cgroup namespace
 //	                                      mounts the root filesystem
 //	receive pty master <----------------- {"type":"pty"} + fd (with -t only)
 //	re-emit log lines <------------------ {"type":"log"} (any time)

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/container"
 )
 
@@ -11,6 +12,15 @@ import (
 // in the foreground and the detached monitor both take their hooks from
 // here, so a hook added here serves both; the monitor runs them again at
 // every restart.
-func containerHooks(st *stores, ctr *container.Container) []container.Hook {
-	return []container.Hook{networkHook(st, slog.Default())}
+//
+// scope is a systemd scope that gocker run started for a rootless
+// container with limits before its record existed; nil lets the cgroup
+// hook start one.
+func containerHooks(st *stores, ctr *container.Container, scope *cgroupv2.PendingScope) []container.Hook {
+	// The cgroup comes first, so that the init is in its cgroup before
+	// anything else runs for it.
+	return []container.Hook{
+		st.containers.CgroupHook(slog.Default(), scope),
+		networkHook(st, slog.Default()),
+	}
 }

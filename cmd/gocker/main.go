@@ -60,6 +60,7 @@ func newApp() *cli.App {
 			execCommand,
 			inspectCommand,
 			topCommand,
+			statsCommand,
 			imagesCommand,
 			imageCommand,
 			pullCommand,

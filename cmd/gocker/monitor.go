@@ -110,7 +110,7 @@ func runMonitor(conn *container.MonitorConn, rawArgs []string) error {
 		RunOptions: container.RunOptions{
 			LayersDir: st.images.Layers.Dir(),
 			Logger:    logger,
-			Hooks:     containerHooks(st, ctr),
+			Hooks:     containerHooks(st, ctr, nil),
 		},
 		Attach: args.attach,
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/container"
 	"github.com/gocker/gocker/image"
 	"github.com/urfave/cli/v2"
@@ -30,7 +31,7 @@ process keeps the container, its log and its restart policy.`,
 }
 
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 		&cli.StringFlag{Name: "name", Usage: "name of the container (default: a random name)"},
 		newListFlag("env", "e", "set an environment variable: KEY=VALUE, or KEY to pass the host's value"),
@@ -59,6 +60,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal that gocker stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL (default 10)"},
 	}
+	return append(flags, resourceFlags()...)
 }
 
 // runOptions are the parsed flags and arguments of gocker run.
@@ -127,7 +129,8 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 	}
 	o.create.Network = network.mode.String()
 	o.create.NetworkConfig = network.config
-	return o, nil
+	o.create.Resources, err = parseResources(c)
+	return o, err
 }
 
 // validate checks every option before anything is created, and completes
@@ -259,9 +262,24 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	launchOpts.Init = opts.create.Init
+	// A rootless container with limits gets a systemd scope, which its
+	// cgroup hook finishes; the D-Bus round trips overlap with the init's
+	// start and the record's creation.
+	var scope *cgroupv2.PendingScope
+	if opts.create.Resources.Limited() && launchOpts.Rootless {
+		opts.create.ID = container.NewID()
+		scope = cgroupv2.StartScope(ctx, opts.create.ID)
+		defer scope.Wait()
+	}
 	launch, err := container.LaunchInit(ctx, launchOpts)
 	if err != nil {
+		if scope != nil {
+			scope.Abandon()
+		}
 		return err
+	}
+	if scope != nil {
+		scope.Start(launch.Pid())
 	}
 	ctr, err := createContainer(ctx, st, opts.create)
 	if err != nil {
@@ -273,7 +291,7 @@ func runAction(c *cli.Context) error {
 		LayersDir: st.images.Layers.Dir(),
 		Logger:    slog.Default(),
 		Launch:    launch,
-		Hooks:     containerHooks(st, ctr),
+		Hooks:     containerHooks(st, ctr, scope),
 	})
 	if opts.remove {
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {

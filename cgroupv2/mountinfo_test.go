@@ -1,0 +1,102 @@
+package cgroupv2
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// hybridMountinfo is /proc/self/mountinfo of a development host, cut to
+// its cgroup lines and two others.
+const hybridMountinfo = `23 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+
+func TestParseV1Mounts(t *testing.T) {
+	mounts, err := ParseV1Mounts(strings.NewReader(hybridMountinfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []V1Mount{
+		{MountPoint: "/sys/fs/cgroup/cpu", Root: "/", Controllers: []string{"cpu"}},
+		{MountPoint: "/sys/fs/cgroup/cpuacct", Root: "/", Controllers: []string{"cpuacct"}},
+		{MountPoint: "/sys/fs/cgroup/memory", Root: "/", Controllers: []string{"memory"}},
+		{MountPoint: "/sys/fs/cgroup/pids", Root: "/", Controllers: []string{"pids"}},
+		{MountPoint: "/sys/fs/cgroup/systemd", Root: "/", Controllers: []string{"name=systemd"}},
+	}
+	if diff := cmp.Diff(want, mounts); diff != "" {
+		t.Errorf("ParseV1Mounts (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseV1MountsComounted(t *testing.T) {
+	// A Docker container on a cgroup v1 host: cpu and cpuacct share a
+	// hierarchy, whose root is the container's cgroup, and the same
+	// hierarchy is mounted twice.
+	input := `612 611 0:32 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct
+613 611 0:32 /docker/abc /mnt/cpu\040acct ro,nosuid - cgroup cgroup rw,cpu,cpuacct
+614 611 0:33 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory
+`
+	mounts, err := ParseV1Mounts(strings.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mounts) != 2 {
+		t.Fatalf("got %d mounts, want 2: %+v", len(mounts), mounts)
+	}
+	cpu, ok := V1MountOf(mounts, "cpuacct")
+	if !ok || cpu.MountPoint != "/sys/fs/cgroup/cpu,cpuacct" {
+		t.Fatalf("V1MountOf(cpuacct) = %+v, %v", cpu, ok)
+	}
+	tests := []struct {
+		cgroup, want string
+		ok           bool
+	}{
+		{"/docker/abc", "/sys/fs/cgroup/cpu,cpuacct", true},
+		{"/docker/abc/gocker-1", "/sys/fs/cgroup/cpu,cpuacct/gocker-1", true},
+		{"/docker/abcdef", "", false},
+		{"/", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := cpu.Dir(tt.cgroup)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Dir(%q) = %q, %v; want %q, %v", tt.cgroup, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestUnescapeMountinfo(t *testing.T) {
+	for in, want := range map[string]string{`/a\040b`: "/a b", `/tab\011`: "/tab\t", `/plain`: "/plain", `/x\04`: `/x\04`, `/y\09z`: `/y\09z`} {
+		if got := unescapeMountinfo(in); got != want {
+			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseV1MountsMalformed(t *testing.T) {
+	if _, err := ParseV1Mounts(strings.NewReader("garbage line\n")); err == nil {
+		t.Error("ParseV1Mounts accepted a malformed line")
+	}
+}
+
+func FuzzParseV1Mounts(f *testing.F) {
+	f.Add(hybridMountinfo)
+	f.Fuzz(func(t *testing.T, input string) {
+		mounts, err := ParseV1Mounts(strings.NewReader(input))
+		if err != nil {
+			return
+		}
+		for _, m := range mounts {
+			if len(m.Controllers) == 0 {
+				t.Errorf("mount without controllers: %+v", m)
+			}
+		}
+	})
+}
