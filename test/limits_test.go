@@ -174,7 +174,7 @@ func TestRunLimitsInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			args := append(append([]string{"run", "--rm"}, tt.args...), "busybox", "true")
+			args := append(append([]string{"run", "--rm", "--network", "none"}, tt.args...), "busybox", "true")
 			stderr := g.fails(125, args...)
 			if !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.want)
@@ -193,7 +193,7 @@ func TestRunLimitsRootlessOnCgroupV1(t *testing.T) {
 	}
 	g := newRootless(t)
 	g.busybox(t)
-	stderr := g.fails(125, "run", "--rm", "--memory", "64m", "--pids-limit", "10", "busybox", "true")
+	stderr := g.fails(125, "run", "--rm", "--network", "none", "--memory", "64m", "--pids-limit", "10", "busybox", "true")
 	for _, want := range []string{"cannot enforce --memory and --pids-limit", "cgroup v1", "systemd.unified_cgroup_hierarchy=1"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
@@ -203,7 +203,7 @@ func TestRunLimitsRootlessOnCgroupV1(t *testing.T) {
 		t.Errorf("a limit that cannot be enforced left containers behind: %v", ids)
 	}
 	// Without limits the same user runs containers on this host.
-	if out := g.ok("run", "--rm", "busybox", "echo", "fine"); out != "fine\n" {
+	if out := g.ok("run", "--rm", "--network", "none", "busybox", "echo", "fine"); out != "fine\n" {
 		t.Errorf("run without limits = %q", out)
 	}
 }
@@ -211,13 +211,13 @@ func TestRunLimitsRootlessOnCgroupV1(t *testing.T) {
 func TestRunCgroupNamespace(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
-	out := g.ok("run", "--rm", "busybox", "cat", "/proc/self/cgroup")
+	out := g.ok("run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/cgroup")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if !strings.HasSuffix(line, ":/") {
 			t.Errorf("/proc/self/cgroup line %q is not the namespace's root", line)
 		}
 	}
-	mounts := g.ok("run", "--rm", "busybox", "grep", " /sys/fs/cgroup", "/proc/self/mounts")
+	mounts := g.ok("run", "--rm", "--network", "none", "busybox", "grep", " /sys/fs/cgroup", "/proc/self/mounts")
 	if !strings.Contains(mounts, "/sys/fs/cgroup ") || !strings.Contains(mounts, " ro,") {
 		t.Errorf("/sys/fs/cgroup is not mounted read-only: %q", mounts)
 	}
@@ -244,7 +244,7 @@ func TestRunLimits(t *testing.T) {
 			script += "; cat " + h.file(k)
 		}
 		script += "; touch " + h.file("memory") + " 2>/dev/null && echo writable || echo read-only"
-		out := g.ok(append(append([]string{"run"}, args...), "busybox", "sh", "-c", script)...)
+		out := g.ok(append(append([]string{"run", "--network", "none"}, args...), "busybox", "sh", "-c", script)...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) != len(want)+2 {
 			t.Fatalf("inside the container: %q", out)
@@ -269,7 +269,7 @@ func TestRunLimits(t *testing.T) {
 func TestRunOOMKilled(t *testing.T) {
 	eachKind(t, func(t *testing.T, g *gocker, h limitsHost) {
 		// tail buffers /dev/zero, which has no newline, until the limit.
-		res := g.try("run", "--memory", "32m", "--memory-swap", "32m", "busybox", "tail", "/dev/zero")
+		res := g.try("run", "--network", "none", "--memory", "32m", "--memory-swap", "32m", "busybox", "tail", "/dev/zero")
 		if res.code != 137 {
 			t.Fatalf("want exit 137, got %s", res)
 		}
@@ -283,7 +283,7 @@ func TestRunOOMKilled(t *testing.T) {
 
 func TestRunKilledNotOOMKilled(t *testing.T) {
 	eachKind(t, func(t *testing.T, g *gocker, h limitsHost) {
-		e, pid := startContainer(t, g, "--memory", "32m", "busybox", "sleep", "1000")
+		e, pid := startContainer(t, g, "--network", "none", "--memory", "32m", "busybox", "sleep", "1000")
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +304,7 @@ func TestRunPidsLimit(t *testing.T) {
 		// fork is left.
 		script := fmt.Sprintf(`sh -c 'i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done' 2>/dev/null
 read current < %s; read events < %s; echo $current $events`, h.file("pids.current"), h.file("pids.events"))
-		out := g.ok("run", "--pids-limit", "16", "busybox", "sh", "-c", script)
+		out := g.ok("run", "--network", "none", "--pids-limit", "16", "busybox", "sh", "-c", script)
 		fields := strings.Fields(out)
 		if len(fields) != 3 || fields[1] != "max" {
 			t.Fatalf("pids.current and pids.events = %q", out)
@@ -328,7 +328,7 @@ func TestRunCPUQuota(t *testing.T) {
 		if h.mode == cgroupv2.ModeUnified {
 			usage = "sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat"
 		}
-		out := g.ok("run", "--cpus", "0.25", "busybox", "sh", "-c", "timeout 2 sh -c 'while :; do :; done'; "+usage)
+		out := g.ok("run", "--network", "none", "--cpus", "0.25", "busybox", "sh", "-c", "timeout 2 sh -c 'while :; do :; done'; "+usage)
 		n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
 		if err != nil {
 			t.Fatalf("CPU usage = %q", out)
@@ -349,7 +349,7 @@ func TestRunCPUQuota(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	eachKind(t, func(t *testing.T, g *gocker, h limitsHost) {
-		e, pid := startContainer(t, g, "--name", "limited", "--memory", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+		e, pid := startContainer(t, g, "--network", "none", "--name", "limited", "--memory", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "sleep 60 & sleep 60")
 		// Ending the container, not gocker, lets gocker remove the cgroup.
 		defer func() {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -371,7 +371,7 @@ func TestStats(t *testing.T) {
 func TestStatsWithoutCgroup(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
-	startContainer(t, g, "--name", "plain", "busybox", "sh", "-c", "sleep 60 & sleep 60")
+	startContainer(t, g, "--network", "none", "--name", "plain", "busybox", "sh", "-c", "sleep 60 & sleep 60")
 	out := g.ok("stats", "--no-stream")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 {

@@ -37,6 +37,9 @@ TEST_UID=1000
 PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,udev,kmod
 PACKAGES=$PACKAGES,linux-image-amd64,initramfs-tools,zstd
 PACKAGES=$PACKAGES,uidmap,busybox-static,procps,hyperfine
+# iproute2: the end-to-end harness runs root's commands in a network
+# namespace it creates with ip.
+PACKAGES=$PACKAGES,iproute2
 # Host tools: debootstrap, mkfs.ext4 -d (e2fsprogs) to write the image
 # without a loop device, and qemu.
 HOST_PACKAGES="debootstrap e2fsprogs qemu-system-x86"
