@@ -340,3 +340,33 @@ func currentUser() string {
 	}
 	return strconv.Itoa(os.Getuid())
 }
+
+// AttachToScope moves process pid into dir when dir is the leaf of a
+// container's systemd scope, through the user's systemd manager, and
+// reports whether it did. An unprivileged process can write its pid to a
+// cgroup.procs only when it owns the common ancestor of its current cgroup
+// and the target, which a login session's scope and the user manager's
+// subtree do not share; the manager can move it.
+func AttachToScope(ctx context.Context, dir string, pid int) (bool, error) {
+	unit := filepath.Base(filepath.Dir(dir))
+	if filepath.Base(dir) != leafName || !strings.HasPrefix(unit, "gocker-") || !strings.HasSuffix(unit, ".scope") {
+		return false, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, scopeTimeout)
+		defer cancel()
+	}
+	if err := setBusAddress(); err != nil {
+		return false, err
+	}
+	conn, err := sddbus.NewUserConnectionContext(ctx)
+	if err != nil {
+		return false, fmt.Errorf("connect to the systemd user manager: %w", err)
+	}
+	defer conn.Close()
+	if err := conn.AttachProcessesToUnit(ctx, unit, "/"+leafName, []uint32{uint32(pid)}); err != nil {
+		return false, fmt.Errorf("move process %d into %s of %s: %w", pid, leafName, unit, err)
+	}
+	return true, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gocker/gocker/internal/memtrim"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -199,8 +200,12 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	m.trimMemory(ctx)
 	// Once more when the run has settled, for what its first seconds
 	// touched.
-	settled := time.AfterFunc(trimAgainAfter, trimMemory)
+	settled := time.AfterFunc(trimAgainAfter, memtrim.Trim)
 	defer settled.Stop()
+	// And whenever forwarding or logging has faulted the binary back in.
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go memtrim.Watch(trimWatchInterval, stopWatch)
 
 	relay := m.relayOutput(p, attached)
 	if attached {
@@ -239,7 +244,7 @@ func (m *monitor) start(ctx context.Context, cio *containerIO) (*Process, []func
 // trimMemory trims the monitor's memory and logs the Go runtime's figures
 // at debug level.
 func (m *monitor) trimMemory(ctx context.Context) {
-	trimMemory()
+	memtrim.Trim()
 	if !m.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -251,8 +256,11 @@ func (m *monitor) trimMemory(ctx context.Context) {
 }
 
 // trimAgainAfter is when, after a start, the monitor trims its memory a
-// second time.
-const trimAgainAfter = 5 * time.Second
+// second time; trimWatchInterval how often it checks later.
+const (
+	trimAgainAfter    = 5 * time.Second
+	trimWatchInterval = 30 * time.Second
+)
 
 // relayOutput copies the container's output to its log and, when
 // attached, to the gocker command.

@@ -37,7 +37,7 @@
 // keeps its memory small: it needs no periodic garbage collection, since
 // it allocates nothing per line of output, and once the container runs
 // it drops from its page tables the pages of the binary that start-up
-// touched (trimMemory).
+// touched (package internal/memtrim).
 //
 // # Exec
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gocker/gocker/cgroupv2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -21,6 +22,23 @@ const execHelperName = "gocker-exec"
 // namespace, in the order the helper joins them. The mount namespace comes
 // last because joining it changes the helper's root directory.
 var execNamespaceTypes = []string{"cgroup", "ipc", "uts", "net", "pid", "mnt"}
+
+// attachToScopes moves this process into the cgroups of dirs that are
+// systemd scopes of the user's manager, and returns the others, which the
+// helper joins by writing cgroup.procs.
+func attachToScopes(ctx context.Context, dirs []string) ([]string, error) {
+	var rest []string
+	for _, dir := range dirs {
+		attached, err := cgroupv2.AttachToScope(ctx, dir, os.Getpid())
+		if err != nil {
+			return nil, err
+		}
+		if !attached {
+			rest = append(rest, dir)
+		}
+	}
+	return rest, nil
+}
 
 // Exec runs a process in the running container c. On success it does not
 // return: the calling process becomes the exec helper, which starts the
@@ -41,6 +59,13 @@ func (s *Store) Exec(ctx context.Context, c *Container, opts ExecOptions) error 
 		return err
 	}
 	spec := newExecSpec(c, opts, caps)
+	if c.Rootless {
+		// The helper is this process after execve(2), so it is in the
+		// container's scope before it joins any namespace.
+		if spec.Cgroups, err = attachToScopes(ctx, spec.Cgroups); err != nil {
+			return err
+		}
+	}
 	// Every file below must stay open until execve(2).
 	var keep []*os.File
 	defer func() {

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gocker/gocker/internal/memtrim"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,6 +281,15 @@ func portChildMain() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		close(quit)
 	}()
+	// The child lives as long as the container and only forwards
+	// connections; its memory is kept as the monitor's is.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(portChildMemoryLimit)
+	go func() {
+		time.Sleep(portChildTrimAfter)
+		memtrim.Trim()
+		memtrim.Watch(portChildTrimInterval, quit)
+	}()
 	driver := builtin.NewChildDriver(os.Stderr)
 	err := driver.RunChildDriver(map[string]string{opaque.SocketPath: socket, opaque.ChildReadyPipePath: ready}, quit, "")
 	if err != nil {
@@ -287,6 +298,15 @@ func portChildMain() {
 	}
 	os.Exit(0)
 }
+
+// The port driver child's memory settings: the Go heap is collected only
+// near the limit, and the binary's pages are dropped shortly after the
+// start and whenever the resident size has grown again.
+const (
+	portChildMemoryLimit  = 16 << 20
+	portChildTrimAfter    = time.Second
+	portChildTrimInterval = 30 * time.Second
+)
 
 // portChildComm is the process name of the port driver's child, at most
 // 15 bytes and NUL-terminated.

@@ -115,7 +115,7 @@ setup() {
 }
 
 test_rootless_scope() {
-	ugocker run --rm --name scoped --memory 64m busybox sleep 4 &
+	ugocker run --rm --name scoped --memory 64m busybox sleep 8 &
 	local gpid=$! pid cgroup unit stats
 	pid=$(container_pid "$gpid") || {
 		fail "rootless scope: no container process"
@@ -123,6 +123,9 @@ test_rootless_scope() {
 	}
 	stats=$(ugocker stats --no-stream scoped | tail -1)
 	contains "stats shows the memory limit from the scope" "$stats" " / 64MiB "
+	# exec asks the user manager to move it into the scope: the session
+	# it runs from shares no cgroup the user owns with the scope.
+	check "exec joins the container's cgroup" "$(ugocker exec scoped cat /proc/self/cgroup 2>&1)" "0::/"
 	cgroup=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
 	contains "rootless container in a delegated scope of the user manager" "$cgroup" \
 		"/user.slice/user-$USER_UID.slice/user@$USER_UID.service/user.slice/gocker-"

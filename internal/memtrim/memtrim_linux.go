@@ -1,4 +1,8 @@
-package container
+// Package memtrim lowers the resident memory of long-lived gocker
+// processes: the detached monitor and the port driver's child. Both are
+// the whole gocker binary, most of which start-up touches and they never
+// run again.
+package memtrim
 
 import (
 	"bufio"
@@ -8,14 +12,14 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// trimMemory lowers the resident memory of a long-lived gocker process
-// (the detached monitor) once its start-up work is done: it returns the
-// free heap to the kernel and unmaps the pages of the gocker binary it has
-// touched so far.
+// Trim lowers the resident memory of a long-lived gocker process once its
+// start-up work is done: it returns the free heap to the kernel and unmaps
+// the pages of the gocker binary it has touched so far.
 //
 // Nearly the whole binary is resident after start-up: every package's
 // initialization runs, and each page fault on a file maps the 64 KiB
@@ -25,7 +29,7 @@ import (
 // pages the monitor runs later fault back in. How much faults back in
 // depends on the kernel: one fault maps a whole large folio of the page
 // cache where the filesystem uses them.
-func trimMemory() {
+func Trim() {
 	mappings := executableMappings()
 	// The collection runs before the pages are dropped, because it
 	// reads the binary's tables (pclntab) for every stack it scans; it
@@ -104,4 +108,42 @@ func parseMappingHeader(line string) (mapping, bool) {
 		return mapping{}, false
 	}
 	return mapping{start: start, end: end, perms: fields[1], file: fields[3] + " " + fields[4]}, true
+}
+
+// Limit is the resident size above which [Watch] trims again.
+const Limit = 6 << 20
+
+// Watch trims every interval while the process's resident size is above
+// Limit, until stop is closed. Work such as forwarding connections faults
+// pages of the binary back in, and trimming lets them go again once it
+// paused.
+func Watch(interval time.Duration, stop <-chan struct{}) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+			if Resident() > Limit {
+				Trim()
+			}
+		}
+	}
+}
+
+// Resident returns the process's resident size in bytes (VmRSS of
+// /proc/self/status), or 0 when it cannot be read.
+func Resident() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package container
+package memtrim
 
 import (
 	"os"
@@ -35,7 +35,7 @@ Anonymous:          1024 kB
 	}
 }
 
-func TestTrimMemoryOfSelf(t *testing.T) {
+func TestTrimOfSelf(t *testing.T) {
 	if _, err := os.Stat("/proc/self/smaps"); err != nil {
 		t.Skipf("needs /proc/self/smaps: %v", err)
 	}
@@ -43,8 +43,19 @@ func TestTrimMemoryOfSelf(t *testing.T) {
 		t.Fatal("found no mapping of the test binary")
 	}
 	// The test binary keeps running from the dropped pages.
-	trimMemory()
+	Trim()
 	if len(executableMappings()) == 0 {
 		t.Fatal("lost the mappings")
+	}
+}
+
+func TestResidentOfSelf(t *testing.T) {
+	before := Resident()
+	if before <= 0 {
+		t.Fatalf("Resident() = %d, want the size of this test process", before)
+	}
+	Trim()
+	if after := Resident(); after <= 0 || after > before {
+		t.Errorf("resident size %d after Trim, %d before", after, before)
 	}
 }
