@@ -25,7 +25,7 @@ help:
 	@echo "make lint       gofmt, go vet, staticcheck and actionlint"
 
 build:
-	$(GO) build -trimpath -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
+	$(GO) build -trimpath -buildvcs=false -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
 
 install: build
 	PREFIX=$(PREFIX) BIN=$(BIN) ./scripts/install.sh

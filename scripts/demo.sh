@@ -48,6 +48,14 @@ trap 'rm -rf "$work"' EXIT
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work/run}
 mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
 
+# The demo needs no network. The default user-mode network needs
+# /dev/net/tun, which some hosts keep closed to users (mode 0600).
+net=()
+if [ ! -r /dev/net/tun ] || [ ! -w /dev/net/tun ]; then
+	echo "demo: $(id -un) cannot open /dev/net/tun, so the containers run with --network none (\"gocker doctor\" prints the fix)"
+	net=(--network none)
+fi
+
 set -x
 sh "$mkbusybox" "$work/rootfs"
 # A previous demo's image is removed first, so that re-running the demo
@@ -56,7 +64,7 @@ sh "$mkbusybox" "$work/rootfs"
 "$gocker" init --change 'CMD ["sh"]' "$work/rootfs" busybox
 "$gocker" images
 echo "on the host: $(id -un) (uid $(id -u)), subordinate ids $(grep "^$(id -un):" /etc/subuid)"
-"$gocker" run --rm --hostname demo busybox sh -c 'echo "in the container: $(id -un) (uid $(id -u)) on $(hostname), $(cat /etc/motd)"; cat /proc/self/uid_map'
-"$gocker" run --name demo-ps busybox true
+"$gocker" run --rm "${net[@]}" --hostname demo busybox sh -c 'echo "in the container: $(id -un) (uid $(id -u)) on $(hostname), $(cat /etc/motd)"; cat /proc/self/uid_map'
+"$gocker" run --name demo-ps "${net[@]}" busybox true
 "$gocker" ps -a
 "$gocker" rm demo-ps
