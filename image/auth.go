@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/gocker/gocker/internal/atomicfile"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
@@ -21,12 +24,17 @@ const dockerHubAuthKey = "https://index.docker.io/v1/"
 // DockerConfig is Docker's client config file (config.json), of which
 // gocker reads and writes the "auths" section and keeps everything else.
 //
-// NOTE: credential helpers ("credsStore", "credHelpers") are not run;
-// credentials kept by one are not found, and login writes to the file.
+// A registry named in "credHelpers", or every registry when "credsStore"
+// is set, keeps its credentials in a credential helper, the program
+// docker-credential-NAME, as Docker does: gocker gets them from it, login
+// stores them there and leaves an empty entry in "auths", and logout
+// erases them.
 type DockerConfig struct {
-	path  string
-	other map[string]json.RawMessage
-	auths map[string]dockerAuth
+	path        string
+	other       map[string]json.RawMessage
+	auths       map[string]dockerAuth
+	credsStore  string
+	credHelpers map[string]string
 }
 
 type dockerAuth struct {
@@ -63,25 +71,83 @@ func LoadDockerConfig(path string) (*DockerConfig, error) {
 	if err := json.Unmarshal(data, &c.other); err != nil {
 		return nil, fmt.Errorf("decode Docker config %s: %w", path, err)
 	}
-	if raw, ok := c.other["auths"]; ok {
-		if err := json.Unmarshal(raw, &c.auths); err != nil {
-			return nil, fmt.Errorf("decode \"auths\" of Docker config %s: %w", path, err)
+	for key, dst := range map[string]any{"auths": &c.auths, "credsStore": &c.credsStore, "credHelpers": &c.credHelpers} {
+		if raw, ok := c.other[key]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return nil, fmt.Errorf("decode %q of Docker config %s: %w", key, path, err)
+			}
 		}
 	}
 	return c, nil
 }
 
+// helper returns the credential helper that keeps the credentials of
+// registry, and the config key that names it; "" when the file keeps
+// them.
+func (c *DockerConfig) helper(registry string) (name, key string) {
+	for _, host := range helperHosts(registry) {
+		if h := c.credHelpers[host]; h != "" {
+			return h, "credHelpers"
+		}
+	}
+	if c.credsStore != "" {
+		return c.credsStore, "credsStore"
+	}
+	return "", ""
+}
+
+// helperHosts returns the keys under which "credHelpers" may name the
+// helper of registry.
+func helperHosts(registry string) []string {
+	if isDockerHub(registry) {
+		return []string{"index.docker.io", dockerHub, "registry-1.docker.io"}
+	}
+	return []string{registry}
+}
+
+func isDockerHub(registry string) bool {
+	return registry == dockerHub || registry == "index.docker.io" || registry == "registry-1.docker.io"
+}
+
+// helperProgram returns how to run the credential helper name, or an
+// error naming the missing program and the fix.
+func (c *DockerConfig) helperProgram(name, key string) (client.ProgramFunc, error) {
+	program := "docker-credential-" + name
+	path, err := exec.LookPath(program)
+	if err != nil {
+		return nil, fmt.Errorf("%q in %s names the credential helper %s, which is not in $PATH: install it, or remove %q from the file",
+			key, c.path, program, key)
+	}
+	return client.NewShellProgramFunc(path), nil
+}
+
 // authKeys returns the keys under which a registry's credentials may be
 // stored, the preferred one first.
 func authKeys(registry string) []string {
-	if registry == dockerHub || registry == "index.docker.io" || registry == "registry-1.docker.io" {
+	if isDockerHub(registry) {
 		return []string{dockerHubAuthKey, "index.docker.io", dockerHub}
 	}
 	return []string{registry, "https://" + registry, "http://" + registry}
 }
 
-// Resolve implements [authn.Keychain].
+// Resolve implements [authn.Keychain]. A registry whose helper does not
+// know it falls back to the file's "auths", as with Docker.
 func (c *DockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if name, key := c.helper(r.RegistryStr()); name != "" {
+		program, err := c.helperProgram(name, key)
+		if err != nil {
+			return nil, err
+		}
+		creds, err := client.Get(program, authKeys(r.RegistryStr())[0])
+		switch {
+		case err == nil && creds.Username == identityTokenUser:
+			return authn.FromConfig(authn.AuthConfig{IdentityToken: creds.Secret}), nil
+		case err == nil:
+			return authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Secret}), nil
+		case !credentials.IsErrCredentialsNotFound(err):
+			return nil, fmt.Errorf("get the credentials of %s from docker-credential-%s: %w", r.RegistryStr(), name, err)
+		}
+	}
 	for _, key := range authKeys(r.RegistryStr()) {
 		a, ok := c.auths[key]
 		if !ok {
@@ -114,17 +180,35 @@ func decodeAuth(auth string) (string, string, error) {
 	return user, pass, nil
 }
 
-// SetAuth records the credentials of registry.
-func (c *DockerConfig) SetAuth(registry, user, password string) {
+// identityTokenUser is the user name with which credential helpers keep
+// an identity token instead of a password.
+const identityTokenUser = "<token>"
+
+// SetAuth records the credentials of registry: in its credential helper,
+// with an empty entry in the file as Docker leaves, or in the file.
+func (c *DockerConfig) SetAuth(registry, user, password string) error {
 	for _, key := range authKeys(registry) {
 		delete(c.auths, key)
 	}
-	c.auths[authKeys(registry)[0]] = dockerAuth{Auth: base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	entry := dockerAuth{Auth: base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	if name, key := c.helper(registry); name != "" {
+		program, err := c.helperProgram(name, key)
+		if err != nil {
+			return err
+		}
+		creds := &credentials.Credentials{ServerURL: authKeys(registry)[0], Username: user, Secret: password}
+		if err := client.Store(program, creds); err != nil {
+			return fmt.Errorf("store the credentials of %s with docker-credential-%s: %w", registry, name, err)
+		}
+		entry = dockerAuth{}
+	}
+	c.auths[authKeys(registry)[0]] = entry
+	return nil
 }
 
-// RemoveAuth forgets the credentials of registry and reports whether it
-// had any.
-func (c *DockerConfig) RemoveAuth(registry string) bool {
+// RemoveAuth removes the credentials of registry, in the file and in its
+// credential helper, and reports whether it had any.
+func (c *DockerConfig) RemoveAuth(registry string) (bool, error) {
 	found := false
 	for _, key := range authKeys(registry) {
 		if _, ok := c.auths[key]; ok {
@@ -132,7 +216,22 @@ func (c *DockerConfig) RemoveAuth(registry string) bool {
 			found = true
 		}
 	}
-	return found
+	name, key := c.helper(registry)
+	if name == "" {
+		return found, nil
+	}
+	program, err := c.helperProgram(name, key)
+	if err != nil {
+		return found, err
+	}
+	serverURL := authKeys(registry)[0]
+	if _, err := client.Get(program, serverURL); credentials.IsErrCredentialsNotFound(err) {
+		return found, nil
+	}
+	if err := client.Erase(program, serverURL); err != nil {
+		return found, fmt.Errorf("erase the credentials of %s with docker-credential-%s: %w", registry, name, err)
+	}
+	return true, nil
 }
 
 // Save writes the config file with mode 0600, creating its directory.

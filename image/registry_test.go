@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -54,15 +55,18 @@ func TestDockerConfigRoundTrip(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(`{"credsStore":"none","auths":{"other.example":{"auth":"dTpw"}}}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"currentContext":"default","auths":{"other.example":{"auth":"dTpw"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := LoadDockerConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.SetAuth("docker.io", "hub", "secret")
-	cfg.SetAuth("reg.example:5000", "alice", "pw:with:colons")
+	for _, set := range [][3]string{{"docker.io", "hub", "secret"}, {"reg.example:5000", "alice", "pw:with:colons"}} {
+		if err := cfg.SetAuth(set[0], set[1], set[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := cfg.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +81,8 @@ func TestDockerConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := again.other["credsStore"]; !ok {
-		t.Error("Save dropped the credsStore key")
+	if _, ok := again.other["currentContext"]; !ok {
+		t.Error("Save dropped the currentContext key")
 	}
 	tests := []struct {
 		registry, user, password string
@@ -104,11 +108,43 @@ func TestDockerConfigRoundTrip(t *testing.T) {
 			t.Errorf("%s: credentials %q/%q, want %q/%q", tc.registry, got.Username, got.Password, tc.user, tc.password)
 		}
 	}
-	if !again.RemoveAuth("reg.example:5000") || again.RemoveAuth("reg.example:5000") {
-		t.Error("RemoveAuth did not report the removal once")
+	first, err1 := again.RemoveAuth("reg.example:5000")
+	second, err2 := again.RemoveAuth("reg.example:5000")
+	if !first || second || err1 != nil || err2 != nil {
+		t.Errorf("RemoveAuth twice = %v (%v), %v (%v), want true, then false", first, err1, second, err2)
 	}
 	reg, _ := name.NewRegistry("nowhere.example")
 	if auth, _ := again.Resolve(reg); auth != authn.Anonymous {
 		t.Errorf("unknown registry resolved to %v, want anonymous", auth)
+	}
+}
+
+func TestDockerConfigMissingHelper(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	config := `{"credsStore":"gocker-absent","credHelpers":{"reg.example":"gocker-absent-too"}}`
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadDockerConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ registry, program, key string }{
+		{"reg.example", "docker-credential-gocker-absent-too", "credHelpers"},
+		{"other.example", "docker-credential-gocker-absent", "credsStore"},
+	}
+	for _, tc := range tests {
+		reg, err := name.NewRegistry(tc.registry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, resolveErr := cfg.Resolve(reg)
+		setErr := cfg.SetAuth(tc.registry, "u", "p")
+		_, removeErr := cfg.RemoveAuth(tc.registry)
+		for _, err := range []error{resolveErr, setErr, removeErr} {
+			if err == nil || !strings.Contains(err.Error(), tc.program) || !strings.Contains(err.Error(), `remove "`+tc.key+`"`) {
+				t.Errorf("%s: error %v, want one naming %s and the %s key", tc.registry, err, tc.program, tc.key)
+			}
+		}
 	}
 }

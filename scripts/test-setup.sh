@@ -19,7 +19,7 @@ CACHE=${GOCKER_TEST_CACHE:-/var/cache/gocker-test}
 # without seeing each other's processes.
 TEST_USER=${GOCKER_TEST_USER:-gockertest}
 NOSUB_USER=${GOCKER_TEST_NOSUB_USER:-gockernosub}
-PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2 util-linux slirp4netns passt nftables"
+PACKAGES="uidmap busybox-static xz-utils zstd bzip2 debootstrap tar iproute2 util-linux slirp4netns passt nftables pass golang-docker-credential-helpers"
 
 log() { echo "test-setup: $*" >&2; }
 

@@ -387,3 +387,90 @@ func TestPullDebianImage(t *testing.T) {
 		t.Errorf("run = %q", out)
 	}
 }
+
+// TestLoginCredentialHelper stores the credentials in Debian's
+// docker-credential-pass, which keeps them in a password store encrypted
+// with a GnuPG key made for the test, as a config with "credsStore" requests.
+func TestLoginCredentialHelper(t *testing.T) {
+	requireBinary(t, "docker-credential-pass")
+	requireBinary(t, "pass")
+	gpg := requireBinary(t, "gpg")
+	reg := startRegistry(t, registryOptions{auth: true})
+	reg.push(t, "private/alpine:1", multiLayerAlpine(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("private/alpine:1")
+
+	// The agent's socket lives in GNUPGHOME, whose path must fit a
+	// socket address, so it is short.
+	home, err := os.MkdirTemp("/tmp", "gpg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(home, "store")
+	g.env = append(g.env, "GNUPGHOME="+filepath.Join(home, "gnupg"), "PASSWORD_STORE_DIR="+store)
+	asUser := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + g.acct.home}, g.env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if err := os.Chown(home, g.acct.uid, g.acct.gid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// gpgconf ends the agent that gpg started through its socket.
+		cmd := exec.Command("gpgconf", "--kill", "gpg-agent")
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, g.env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		_ = cmd.Run()
+		os.RemoveAll(home)
+	})
+	asUser("mkdir", "-m", "0700", filepath.Join(home, "gnupg"))
+	asUser(gpg, "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-generate-key", "gocker test <test@gocker.invalid>", "future-default", "default", "never")
+	asUser("pass", "init", "test@gocker.invalid")
+
+	config := filepath.Join(filepath.Dir(g.root), "docker-config", "config.json")
+	writeFile(t, config, []byte(`{"credsStore":"pass"}`))
+	if err := os.Chown(config, g.acct.uid, g.acct.gid); err != nil {
+		t.Fatal(err)
+	}
+	res := g.tryInput(reg.password+"\n", "login", "-u", reg.user, "--password-stdin", reg.host)
+	if res.code != 0 || !strings.Contains(res.stdout, "Login Succeeded") {
+		t.Fatalf("login: %s", res)
+	}
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), reg.password) || strings.Contains(string(data), `"auth"`) {
+		t.Errorf("config.json contains the credentials that the helper keeps: %s", data)
+	}
+	if got := asUser("docker-credential-pass", "list"); !strings.Contains(got, reg.host) {
+		t.Errorf("docker-credential-pass list = %q, want an entry for %s", got, reg.host)
+	}
+	g.ok("pull", "-q", ref)
+	if out := g.ok("run", "--rm", ref, "cat", "/layer4"); out != "fourth layer\n" {
+		t.Errorf("run = %q", out)
+	}
+	if out := g.ok("logout", reg.host); !strings.Contains(out, "Removing login credentials") {
+		t.Errorf("logout = %q", out)
+	}
+	if got := asUser("docker-credential-pass", "list"); strings.Contains(got, reg.host) {
+		t.Errorf("docker-credential-pass list after logout = %q, still contains %s", got, reg.host)
+	}
+	g.ok("rmi", ref)
+	g.fails(125, "pull", ref)
+
+	writeFile(t, config, []byte(`{"credHelpers":{"`+reg.host+`":"gocker-absent"}}`))
+	stderr := g.fails(125, "pull", ref)
+	if !strings.Contains(stderr, "docker-credential-gocker-absent") || !strings.Contains(stderr, `remove "credHelpers"`) {
+		t.Errorf("pull with a missing helper: %q, want the program and the fix", stderr)
+	}
+}

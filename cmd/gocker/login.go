@@ -18,8 +18,9 @@ var loginCommand = &cli.Command{
 	Usage:     "check and store the credentials of a registry in Docker's config file",
 	ArgsUsage: "[REGISTRY]",
 	Description: `Stores the credentials in $DOCKER_CONFIG/config.json (default
-~/.docker/config.json, mode 0600), where Docker keeps them too. REGISTRY
-defaults to Docker Hub.`,
+~/.docker/config.json, mode 0600), where Docker keeps them too, or in the
+credential helper that the file's "credHelpers" or "credsStore" names
+(the program docker-credential-NAME). REGISTRY defaults to Docker Hub.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name (default: asked on the terminal)"},
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password (visible in the process list: prefer --password-stdin)"},
@@ -31,7 +32,7 @@ defaults to Docker Hub.`,
 
 var logoutCommand = &cli.Command{
 	Name:      "logout",
-	Usage:     "remove the credentials of a registry from Docker's config file",
+	Usage:     "remove the credentials of a registry from Docker's config file or credential helper",
 	ArgsUsage: "[REGISTRY]",
 	Action:    logoutAction,
 }
@@ -76,7 +77,9 @@ func loginAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg.SetAuth(reg, user, password)
+	if err := cfg.SetAuth(reg, user, password); err != nil {
+		return err
+	}
 	if err := cfg.Save(); err != nil {
 		return err
 	}
@@ -144,7 +147,11 @@ func logoutAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if !cfg.RemoveAuth(reg) {
+	found, err := cfg.RemoveAuth(reg)
+	if err != nil {
+		return err
+	}
+	if !found {
 		fmt.Fprintf(c.App.Writer, "Not logged in to %s\n", reg)
 		return nil
 	}
