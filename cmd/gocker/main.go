@@ -127,10 +127,20 @@ func reportError(err error) int {
 	}
 	fmt.Fprintf(os.Stderr, "gocker: %v\n", err)
 	var ee *exitError
+	if errors.As(err, &ee) && ee.hint != "" {
+		fmt.Fprintln(os.Stderr, ee.hint)
+	}
+	return exitStatus(err)
+}
+
+// exitStatus returns the status gocker exits with for err.
+func exitStatus(err error) int {
+	var status statusError
+	if errors.As(err, &status) {
+		return status.code
+	}
+	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.hint != "" {
-			fmt.Fprintln(os.Stderr, ee.hint)
-		}
 		return ee.code
 	}
 	var coder exitCoder
