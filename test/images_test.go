@@ -188,6 +188,40 @@ func TestRmiForceUntagsUsedImage(t *testing.T) {
 	}
 }
 
+func TestImageInspectFormat(t *testing.T) {
+	g := newRootless(t)
+	id := strings.TrimSpace(g.ok("init", "--change", `CMD ["sh"]`, g.busyboxRootfs(t), "busybox:1"))
+
+	if got := g.ok("image", "inspect", "-f", "{{.Id}} {{json .RepoTags}} {{json .Config.Cmd}}", "busybox:1"); got != id+` ["busybox:1"] ["sh"]`+"\n" {
+		t.Errorf("image inspect -f = %q, want the id, tags and command", got)
+	}
+	if got := g.ok("image", "inspect", "--format", "{{.Os}}", "busybox:1", "busybox:1"); got != "linux\nlinux\n" {
+		t.Errorf("image inspect --format of two images = %q, want one line each", got)
+	}
+	res := g.try("image", "inspect", "-f", "{{.Os}}", "busybox:1", "missing:1")
+	if res.code != 1 || res.stdout != "linux\n" || !strings.Contains(res.stderr, "missing") {
+		t.Errorf("image inspect -f of a found and a missing image: %s", res)
+	}
+	stderr := g.fails(125, "image", "inspect", "-f", "{{.Os", "busybox:1")
+	if !strings.Contains(stderr, "invalid --format") {
+		t.Errorf("image inspect with a bad template: %q", stderr)
+	}
+}
+
+func TestImageInspectUnknownFlag(t *testing.T) {
+	g := newRootless(t)
+	res := g.try("image", "inspect", "--bogus", "busybox")
+	if res.code != 125 {
+		t.Fatalf("want exit 125, got %s", res)
+	}
+	if res.stdout != "" {
+		t.Errorf("stdout = %q, want nothing", res.stdout)
+	}
+	if want := "gocker: unknown flag: --bogus\nSee 'gocker image inspect --help'.\n"; res.stderr != want {
+		t.Errorf("stderr = %q, want %q", res.stderr, want)
+	}
+}
+
 func TestImportFormats(t *testing.T) {
 	g := newRootless(t)
 	rootfs := g.busyboxRootfs(t)
