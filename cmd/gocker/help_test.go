@@ -60,3 +60,23 @@ func TestUnknownFlagEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpShowsOneDefault(t *testing.T) {
+	paths := append([][]string{nil}, commandPaths(nil, newApp().Commands)...)
+	for _, path := range paths {
+		name := strings.Join(append([]string{"gocker"}, path...), " ")
+		stdout, _, err := runApp(append(path, "--help")...)
+		if err != nil {
+			t.Errorf("%s --help: %v", name, err)
+			continue
+		}
+		if !strings.Contains(stdout, "--help") {
+			t.Errorf("%s --help printed no flags: %q", name, stdout)
+		}
+		for _, line := range strings.Split(stdout, "\n") {
+			if strings.Count(line, "(default") > 1 {
+				t.Errorf("%s --help shows two defaults: %q", name, line)
+			}
+		}
+	}
+}

@@ -58,7 +58,7 @@ func runFlags() []cli.Flag {
 		newListFlag("log-opt", "", "log driver option: max-size=SIZE (bytes, or with k, m, g) rotates the log at that size, max-file=N keeps N files"),
 		&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals to the command and reaps zombies"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal that gocker stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
-		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL (default 10)"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL", DefaultText: "10"},
 	}
 	return append(flags, resourceFlags()...)
 }
