@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gocker/gocker/netstack"
 )
 
 // Inspect is the Docker-shaped description of a container that gocker
@@ -101,8 +103,9 @@ type InspectConfig struct {
 	StopTimeout  *int              `json:"StopTimeout,omitempty"`
 }
 
-// NetworkSettings is Docker's NetworkSettings object. A container with its
-// own network namespace and no network driver has it empty.
+// NetworkSettings is Docker's NetworkSettings object. The addresses and
+// published ports are those of the running container, so a stopped one has
+// them empty, as in Docker.
 type NetworkSettings struct {
 	Bridge      string                     `json:"Bridge"`
 	SandboxID   string                     `json:"SandboxID"`
@@ -155,7 +158,7 @@ func (s *Store) Inspect(c *Container, layersDir string) Inspect {
 		}},
 		Mounts:          []InspectMount{},
 		Config:          inspectConfig(c),
-		NetworkSettings: &NetworkSettings{Ports: map[string][]PortBinding{}, Networks: map[string]EndpointSetting{}},
+		NetworkSettings: inspectNetwork(c),
 	}
 	if len(cmd) > 0 {
 		in.Path, in.Args = cmd[0], cmd[1:]
@@ -174,6 +177,31 @@ func (s *Store) Inspect(c *Container, layersDir string) Inspect {
 		})
 	}
 	return in
+}
+
+// inspectNetwork describes the network of c, under the name of its mode
+// in Networks: "bridge", "none" and "host" as Docker names them, and
+// "slirp4netns" or "pasta" for user-mode networks.
+func inspectNetwork(c *Container) *NetworkSettings {
+	out := &NetworkSettings{Ports: map[string][]PortBinding{}, Networks: map[string]EndpointSetting{}}
+	name := c.HostConfig.NetworkMode
+	if mode, err := netstack.ParseMode(name); err == nil {
+		name = mode.Name
+	}
+	var endpoint EndpointSetting
+	if n := c.NetworkSettings; n != nil {
+		endpoint = EndpointSetting{Gateway: n.Gateway, IPAddress: n.IPAddress, IPPrefixLen: n.IPPrefixLen, MacAddress: n.MacAddress}
+		out.Gateway, out.IPAddress, out.IPPrefixLen, out.MacAddress = n.Gateway, n.IPAddress, n.IPPrefixLen, n.MacAddress
+		for port, bindings := range n.Ports {
+			for _, b := range bindings {
+				out.Ports[port] = append(out.Ports[port], PortBinding{HostIP: b.HostIP, HostPort: b.HostPort})
+			}
+		}
+	}
+	if name != "" {
+		out.Networks[name] = endpoint
+	}
+	return out
 }
 
 func inspectState(st State) InspectState {

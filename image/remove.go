@@ -15,8 +15,9 @@ var ErrInUse = errors.New("image is in use")
 
 // RemoveOptions configures [Store.Remove].
 type RemoveOptions struct {
-	// Force removes an image that containers use, or that has several
-	// tags when it is named by id. The containers keep their layers.
+	// Force removes an image that has several tags when it is named by
+	// id. An image that stopped containers use is only untagged, as in
+	// Docker, and stays without tags for the containers.
 	Force bool
 	// UsedBy returns the names of the containers created from an image id.
 	UsedBy func(imageID string) []string
@@ -37,7 +38,8 @@ type RemoveResult struct {
 }
 
 // Remove untags or deletes the image ref, as docker rmi does. A tag of an
-// image with other tags is only untagged. Otherwise the image is deleted
+// image with other tags is only untagged, and so is an image that
+// containers use when opts.Force is set. Otherwise the image is deleted
 // with the layers that nothing else uses.
 func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (RemoveResult, error) {
 	var res RemoveResult
@@ -55,6 +57,15 @@ func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (Rem
 		}
 		if err := checkRemovable(img, tag, opts); err != nil {
 			return err
+		}
+		if users := usedBy(img, opts); len(users) > 0 {
+			if len(img.RepoTags) == 0 {
+				return fmt.Errorf("%w: image %s has no tags and is used by container %s: remove the container first",
+					ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
+			}
+			res.Untagged = append(res.Untagged, img.RepoTags...)
+			img.RepoTags = nil
+			return nil
 		}
 		res.Untagged = append(res.Untagged, img.RepoTags...)
 		idx.Images = removeImage(idx.Images, img.ID)
@@ -98,13 +109,18 @@ func checkRemovable(img *Image, tag string, opts RemoveOptions) error {
 		return fmt.Errorf("image %s has %d tags (%s): remove them one by one, or use --force",
 			ShortID(img.ID), len(img.RepoTags), strings.Join(img.RepoTags, ", "))
 	}
-	if opts.UsedBy != nil {
-		if users := opts.UsedBy(img.ID); len(users) > 0 {
-			return fmt.Errorf("%w: image %s is used by container %s: remove the container first, or use --force",
-				ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
-		}
+	if users := usedBy(img, opts); len(users) > 0 {
+		return fmt.Errorf("%w: image %s is used by container %s: remove the container first, or use --force to untag it",
+			ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
 	}
 	return nil
+}
+
+func usedBy(img *Image, opts RemoveOptions) []string {
+	if opts.UsedBy == nil {
+		return nil
+	}
+	return opts.UsedBy(img.ID)
 }
 
 func removeImage(list []*Image, id string) []*Image {

@@ -213,7 +213,6 @@ func TestRunDetachedStartErrors(t *testing.T) {
 	}{
 		{"not found", []string{"--name", "nf", "busybox", "no-such-command"}, 127, "executable file not found"},
 		{"not executable", []string{"--name", "nx", "busybox", "/etc"}, 126, "is a directory"},
-		{"unknown user", []string{"--name", "nu", "-u", "ghost", "busybox", "true"}, 125, "ghost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,7 +226,16 @@ func TestRunDetachedStartErrors(t *testing.T) {
 			}
 		})
 	}
-	res := g.try("run", "-d", "--rm", "busybox", "no-such-command")
+	// A gocker error (status 125) before the process ran removes the
+	// container again.
+	res := g.try("run", "-d", "--name", "nu", "-u", "ghost", "busybox", "true")
+	if res.code != 125 || res.stdout != "" || !strings.Contains(res.stderr, "ghost") {
+		t.Errorf("run -d -u ghost: want exit 125, no id and the user on stderr; got %s", res)
+	}
+	if res := g.try("inspect", "nu"); res.code == 0 {
+		t.Errorf("run -d -u ghost left the container nu: %s", res.stdout)
+	}
+	res = g.try("run", "-d", "--rm", "busybox", "no-such-command")
 	if res.code != 127 {
 		t.Errorf("run -d --rm of a missing command: %s", res)
 	}

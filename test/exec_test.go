@@ -95,6 +95,15 @@ func TestExecOptions(t *testing.T) {
 	if got := g.ok("exec", "hostnet", "hostname"); got != hostname(t)+"\n" {
 		t.Errorf("exec hostname in a container on the host's network = %q", got)
 	}
+	// inspect names the network of none and host as Docker does, with no
+	// address of the container's own.
+	empty := `{"Gateway":"","IPAddress":"","IPPrefixLen":0,"MacAddress":""}`
+	for name, network := range map[string]string{"box": "none", "hostnet": "host"} {
+		want := fmt.Sprintf(`{"%s":%s} {}`, network, empty)
+		if got := g.field(t, name, "{{json .NetworkSettings.Networks}} {{json .NetworkSettings.Ports}}"); got != want {
+			t.Errorf("inspect %s NetworkSettings.Networks and Ports = %s, want %s", name, got, want)
+		}
+	}
 
 	g.ok("stop", "-t", "0", "box")
 	stderr := g.fails(125, "exec", "box", "true")

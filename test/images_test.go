@@ -122,7 +122,7 @@ func TestInitImagesRmi(t *testing.T) {
 	}
 	g.ok("rm", "user")
 	rmi := g.ok("rmi", "busybox:1")
-	if !strings.Contains(rmi, "Untagged: docker.io/library/busybox:1") || !strings.Contains(rmi, "Deleted: "+id) {
+	if !strings.Contains(rmi, "Untagged: busybox:1\n") || !strings.Contains(rmi, "Deleted: "+id) {
 		t.Errorf("rmi printed %q", rmi)
 	}
 	if out := strings.TrimSpace(g.ok("images", "-q")); out != "" {
@@ -134,6 +134,91 @@ func TestInitImagesRmi(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Errorf("layers left after rmi: %v", entries)
+	}
+}
+
+func TestRmiForceUntagsUsedImage(t *testing.T) {
+	g := newRootless(t)
+	id := strings.TrimSpace(g.ok("init", g.busyboxRootfs(t), "busybox:1"))
+	g.ok("run", "--name", "user", "--network", "none", "busybox:1", "true")
+
+	if got := g.ok("rmi", "-f", "busybox:1"); got != "Untagged: busybox:1\n" {
+		t.Errorf("rmi -f of an image a stopped container uses printed %q, want only the untag", got)
+	}
+	rows := g.lines(g.try("images"))
+	if len(rows) != 2 {
+		t.Fatalf("images printed %q, want a header and the untagged image", rows)
+	}
+	if fields := strings.Fields(rows[1]); fields[0] != "<none>" || fields[1] != "<none>" || fields[2] != id[7:19] {
+		t.Errorf("images row = %q, want <none> <none> %s", rows[1], id[7:19])
+	}
+	if got := g.ok("start", "-a", "user"); got != "" {
+		t.Errorf("start -a of the container printed %q", got)
+	}
+	if got := g.field(t, "user", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 0" {
+		t.Errorf("state after start = %q, want exited 0", got)
+	}
+	g.ok("commit", "user", "mycommit:1")
+	if got := g.ok("run", "--rm", "--network", "none", "mycommit:1", "echo", "committed"); got != "committed\n" {
+		t.Errorf("run of the committed image printed %q", got)
+	}
+
+	// Images of other registries keep the registry in the untag line.
+	g.ok("tag", "mycommit:1", "localhost:5000/team/mycommit:2")
+	if got := g.ok("rmi", "localhost:5000/team/mycommit:2"); got != "Untagged: localhost:5000/team/mycommit:2\n" {
+		t.Errorf("rmi of a second tag printed %q", got)
+	}
+	rmi := g.ok("rmi", "mycommit:1")
+	if !strings.HasPrefix(rmi, "Untagged: mycommit:1\nDeleted: sha256:") {
+		t.Errorf("rmi of the committed image printed %q", rmi)
+	}
+
+	// Without tags, the image stays while the container uses it, and goes
+	// with rmi once the container is removed.
+	stderr := g.fails(1, "rmi", "-f", id)
+	if !strings.Contains(stderr, "used by container user") {
+		t.Errorf("rmi -f of the untagged image in use: %q, want it to name the container", stderr)
+	}
+	g.ok("rm", "user")
+	if rmi := g.ok("rmi", id); !strings.Contains(rmi, "Deleted: "+id) {
+		t.Errorf("rmi of the untagged image printed %q", rmi)
+	}
+	if out := strings.TrimSpace(g.ok("images", "-q")); out != "" {
+		t.Errorf("images -q after rmi = %q, want nothing", out)
+	}
+}
+
+func TestImageInspectFormat(t *testing.T) {
+	g := newRootless(t)
+	id := strings.TrimSpace(g.ok("init", "--change", `CMD ["sh"]`, g.busyboxRootfs(t), "busybox:1"))
+
+	if got := g.ok("image", "inspect", "-f", "{{.Id}} {{json .RepoTags}} {{json .Config.Cmd}}", "busybox:1"); got != id+` ["busybox:1"] ["sh"]`+"\n" {
+		t.Errorf("image inspect -f = %q, want the id, tags and command", got)
+	}
+	if got := g.ok("image", "inspect", "--format", "{{.Os}}", "busybox:1", "busybox:1"); got != "linux\nlinux\n" {
+		t.Errorf("image inspect --format of two images = %q, want one line each", got)
+	}
+	res := g.try("image", "inspect", "-f", "{{.Os}}", "busybox:1", "missing:1")
+	if res.code != 1 || res.stdout != "linux\n" || !strings.Contains(res.stderr, "missing") {
+		t.Errorf("image inspect -f of a found and a missing image: %s", res)
+	}
+	stderr := g.fails(125, "image", "inspect", "-f", "{{.Os", "busybox:1")
+	if !strings.Contains(stderr, "invalid --format") {
+		t.Errorf("image inspect with a bad template: %q", stderr)
+	}
+}
+
+func TestImageInspectUnknownFlag(t *testing.T) {
+	g := newRootless(t)
+	res := g.try("image", "inspect", "--bogus", "busybox")
+	if res.code != 125 {
+		t.Fatalf("want exit 125, got %s", res)
+	}
+	if res.stdout != "" {
+		t.Errorf("stdout = %q, want nothing", res.stdout)
+	}
+	if want := "gocker: unknown flag: --bogus\nSee 'gocker image inspect --help'.\n"; res.stderr != want {
+		t.Errorf("stderr = %q, want %q", res.stderr, want)
 	}
 }
 

@@ -142,6 +142,17 @@ func TestUserModePublishedPorts(t *testing.T) {
 			if got := exchange(t, "udp", fmt.Sprintf("127.0.0.1:%d", udpPort), "ping"); got != "echo:ping" {
 				t.Errorf("UDP answer = %q, want echo:ping", got)
 			}
+			address := g.field(t, "web", "{{.NetworkSettings.IPAddress}}")
+			if net.ParseIP(address) == nil {
+				t.Errorf("inspect NetworkSettings.IPAddress = %q, want the container's address", address)
+			}
+			gateway := g.field(t, "web", "{{.NetworkSettings.Gateway}}")
+			prefix := g.field(t, "web", "{{.NetworkSettings.IPPrefixLen}}")
+			assertInspectNetwork(t, g, "web", mode, address+" "+gateway+" "+prefix)
+			udpPorts := g.field(t, "web", `{{json (index .NetworkSettings.Ports "7/udp")}}`)
+			if want := fmt.Sprintf(`[{"HostIp":"127.0.0.1","HostPort":"%d"}]`, udpPort); udpPorts != want {
+				t.Errorf("inspect NetworkSettings.Ports 7/udp = %s, want %s", udpPorts, want)
+			}
 			ports := g.ok("port", "web")
 			wantTCP := fmt.Sprintf("7/tcp -> 0.0.0.0:%d\n", tcpPort)
 			wantUDP := fmt.Sprintf("7/udp -> 127.0.0.1:%d\n", udpPort)
@@ -192,6 +203,21 @@ func assertPortChildUnprivileged(t *testing.T, uid int) {
 	}
 }
 
+// assertInspectNetwork fails unless gocker inspect shows the container's
+// address, gateway and prefix length, want ("172.18.0.2 172.18.0.1 24"),
+// both at the top of NetworkSettings and under Networks.NETWORK.
+func assertInspectNetwork(t *testing.T, g *gocker, name, network, want string) {
+	t.Helper()
+	top := g.field(t, name, "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}}")
+	if top != want {
+		t.Errorf("inspect NetworkSettings IPAddress, Gateway, IPPrefixLen = %q, want %q", top, want)
+	}
+	format := fmt.Sprintf("{{with index .NetworkSettings.Networks %q}}{{.IPAddress}} {{.Gateway}} {{.IPPrefixLen}}{{end}}", network)
+	if got := g.field(t, name, format); got != want {
+		t.Errorf("inspect NetworkSettings.Networks.%s IPAddress, Gateway, IPPrefixLen = %q, want %q", network, got, want)
+	}
+}
+
 // stopContainer kills the container's process, waits for gocker run to
 // exit, checks that the stopped container lists no ports and removes it.
 func stopContainer(t *testing.T, g *gocker, e *execution, pid int, name string) {
@@ -204,6 +230,9 @@ func stopContainer(t *testing.T, g *gocker, e *execution, pid int, name string) 
 	}
 	if out := g.ok("port", name); out != "" {
 		t.Errorf("gocker port of a stopped container = %q, want nothing", out)
+	}
+	if got := g.field(t, name, "{{json .NetworkSettings.Ports}} {{.NetworkSettings.IPAddress}}"); got != "{}" {
+		t.Errorf("inspect NetworkSettings.Ports and IPAddress of a stopped container = %q, want {} and nothing", got)
 	}
 	g.ok("rm", name)
 }
@@ -528,6 +557,17 @@ func TestBridgeNetwork(t *testing.T) {
 	}
 	if !strings.Contains(e.stdout.String(), addr[1]+"\t") {
 		t.Errorf("/etc/hosts does not map the container's name to %s: %q", addr[1], e.stdout.String())
+	}
+	assertInspectNetwork(t, g, "web", "bridge", addr[1]+" 172.18.0.1 24")
+	if got := g.field(t, "web", "{{json .NetworkSettings.Ports}}"); got != `{"7/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}],"7/udp":[{"HostIp":"0.0.0.0","HostPort":"8081"}]}` {
+		t.Errorf("inspect NetworkSettings.Ports = %s", got)
+	}
+	mac := g.field(t, "web", "{{.NetworkSettings.MacAddress}}")
+	if !regexp.MustCompile(`^([0-9a-f]{2}:){5}[0-9a-f]{2}$`).MatchString(mac) {
+		t.Errorf("inspect NetworkSettings.MacAddress = %q, want a MAC address", mac)
+	}
+	if got := g.field(t, "web", "{{.NetworkSettings.Networks.bridge.MacAddress}}"); got != mac {
+		t.Errorf("inspect NetworkSettings.Networks.bridge.MacAddress = %q, want %q", got, mac)
 	}
 	out = g.ok("run", "--rm", "-v", echoMount(t), "busybox", "/netecho", "send", "udp", addr[1]+":7", "peer")
 	if out != "echo:peer\n" {

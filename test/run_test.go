@@ -192,6 +192,27 @@ func TestRunReadOnlyRootfs(t *testing.T) {
 	g.ok("run", "--rm", "busybox", "touch", "/etc/x")
 }
 
+func TestRunUnknownUserLeavesNothing(t *testing.T) {
+	g := newRootless(t)
+	g.alpine(t)
+	res := g.try("run", "-u", "nosuchuser", "alpine", "true")
+	if res.code != 125 {
+		t.Fatalf("want exit 125, got %s", res)
+	}
+	if !strings.Contains(res.stderr, "nosuchuser") {
+		t.Errorf("stderr = %q, want it to name the user nosuchuser", res.stderr)
+	}
+	if ids := g.lines(g.try("ps", "-a", "-q")); len(ids) != 0 {
+		t.Errorf("ps -a -q = %v after the failed run, want no containers", ids)
+	}
+
+	// A missing command (127) keeps the container, as in Docker.
+	g.fails(127, "run", "--name", "nf", "alpine", "no-such-command")
+	if got := g.field(t, "nf", "{{.State.Status}} {{.State.ExitCode}}"); got != "created 127" {
+		t.Errorf("state of the container whose command was not found = %q, want created 127", got)
+	}
+}
+
 func TestRunExitCodes(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -20,7 +18,14 @@ var imageCommand = &cli.Command{
 			Name:      "inspect",
 			Usage:     "print images as a JSON array, in Docker's shape",
 			ArgsUsage: "IMAGE [IMAGE...]",
-			Action:    imageInspectAction,
+			Description: `Prints a JSON array with one object per image, shaped as Docker's
+(Id, RepoTags, RepoDigests, Created, Config, Architecture, Os, Size,
+RootFS, ...). With --format, prints a Go template for each image instead,
+with the same functions as gocker inspect: '{{.Id}}', '{{json .Config}}'.`,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template to print for each image"},
+			},
+			Action: imageInspectAction,
 		},
 	},
 }
@@ -51,11 +56,15 @@ func imageInspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return &exitError{code: 125, err: errors.New("\"gocker image inspect\" requires at least 1 argument: IMAGE [IMAGE...]")}
 	}
+	tmpl, err := parseFormat(c)
+	if err != nil {
+		return err
+	}
 	st, err := openStores(c)
 	if err != nil {
 		return err
 	}
-	out := []imageInspect{}
+	var objects []any
 	var errs []error
 	for _, ref := range c.Args().Slice() {
 		img, err := st.images.Get(ref)
@@ -68,17 +77,9 @@ func imageInspectAction(c *cli.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, newImageInspect(img, cfg))
+		objects = append(objects, newImageInspect(img, cfg))
 	}
-	data, err := json.MarshalIndent(out, "", "    ")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(c.App.Writer, string(data))
-	if len(errs) > 0 {
-		return &exitError{code: 1, err: errors.Join(errs...)}
-	}
-	return nil
+	return printInspected(c, tmpl, objects, errs)
 }
 
 func newImageInspect(img *image.Image, cfg *v1.ConfigFile) imageInspect {

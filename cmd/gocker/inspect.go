@@ -30,12 +30,9 @@ func inspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return &exitError{code: 125, err: errors.New("\"gocker inspect\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
 	}
-	var tmpl *template.Template
-	if format := c.String("format"); format != "" {
-		var err error
-		if tmpl, err = template.New("format").Funcs(templateFuncs).Parse(format); err != nil {
-			return &exitError{code: 125, err: fmt.Errorf("invalid --format: %w", err)}
-		}
+	tmpl, err := parseFormat(c)
+	if err != nil {
+		return err
 	}
 	st, err := openStores(c)
 	if err != nil {
@@ -51,6 +48,27 @@ func inspectAction(c *cli.Context) error {
 		}
 		objects = append(objects, st.containers.Inspect(ctr, st.images.Layers.Dir()))
 	}
+	return printInspected(c, tmpl, objects, errs)
+}
+
+// parseFormat parses the --format template of an inspect command, or
+// returns nil when the flag is not given.
+func parseFormat(c *cli.Context) (*template.Template, error) {
+	format := c.String("format")
+	if format == "" {
+		return nil, nil
+	}
+	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(format)
+	if err != nil {
+		return nil, &exitError{code: 125, err: fmt.Errorf("invalid --format: %w", err)}
+	}
+	return tmpl, nil
+}
+
+// printInspected prints objects as an indented JSON array, or tmpl once
+// for each object, and returns errs, the arguments that were not found,
+// as one error with exit status 1.
+func printInspected(c *cli.Context, tmpl *template.Template, objects []any, errs []error) error {
 	if tmpl == nil {
 		if objects == nil {
 			objects = []any{}

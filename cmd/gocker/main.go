@@ -31,9 +31,13 @@ func run(args []string) int {
 	return reportError(err)
 }
 
+// helpFlag is --help only, because Docker's run uses -h for --hostname.
+// It is one value for every app, since urfave/cli adds it to the flags of
+// the package-level commands unless the same flag is there already.
+var helpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
+
 func newApp() *cli.App {
-	// Docker's run uses -h for --hostname, so help is --help only.
-	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
+	cli.HelpFlag = helpFlag
 	app := &cli.App{
 		Name:                      "gocker",
 		Usage:                     "run containers without a daemon, as an unprivileged user or as root",
@@ -78,11 +82,21 @@ func newApp() *cli.App {
 			versionCommand,
 		},
 	}
-	for _, cmd := range app.Commands {
+	setupCommands(app.Commands)
+	return app
+}
+
+// setupCommands makes cmds and their subcommands, at every level, report
+// flag errors with usageError and leave out urfave/cli's help command. It
+// clears HelpName, which urfave/cli prefixes with the app's name at every
+// run, so that each new app of the package-level commands starts afresh.
+func setupCommands(cmds []*cli.Command) {
+	for _, cmd := range cmds {
 		cmd.OnUsageError = usageError
 		cmd.HideHelpCommand = true
+		cmd.HelpName = ""
+		setupCommands(cmd.Subcommands)
 	}
-	return app
 }
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -127,10 +141,20 @@ func reportError(err error) int {
 	}
 	fmt.Fprintf(os.Stderr, "gocker: %v\n", err)
 	var ee *exitError
+	if errors.As(err, &ee) && ee.hint != "" {
+		fmt.Fprintln(os.Stderr, ee.hint)
+	}
+	return exitStatus(err)
+}
+
+// exitStatus returns the status gocker exits with for err.
+func exitStatus(err error) int {
+	var status statusError
+	if errors.As(err, &status) {
+		return status.code
+	}
+	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.hint != "" {
-			fmt.Fprintln(os.Stderr, ee.hint)
-		}
 		return ee.code
 	}
 	var coder exitCoder

@@ -13,9 +13,9 @@ func resourceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit: a size with unit b, k, m or g, such as 64m"},
 		&cli.StringFlag{Name: "memory-swap", Usage: "limit of memory plus swap (a size), or -1 for unlimited swap (default: twice --memory)"},
 		&cli.StringFlag{Name: "cpus", Usage: "CPU time limit in CPUs, such as 0.5"},
-		&cli.Int64Flag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "relative CPU weight, 2 to 262144 (default 1024)"},
+		&cli.Int64Flag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "relative CPU weight, 2 to 262144", DefaultText: "1024"},
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use, such as 0-2,4"},
-		&cli.Int64Flag{Name: "pids-limit", Usage: "maximum number of processes and threads, -1 for unlimited"},
+		&cli.Int64Flag{Name: "pids-limit", Usage: "maximum number of processes and threads, -1 for unlimited", DefaultText: "none"},
 	}
 }
 

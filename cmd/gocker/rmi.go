@@ -37,7 +37,7 @@ func rmiAction(c *cli.Context) error {
 	for _, ref := range c.Args().Slice() {
 		res, err := st.images.Remove(c.Context, ref, opts)
 		for _, t := range res.Untagged {
-			fmt.Fprintf(c.App.Writer, "Untagged: %s\n", t)
+			fmt.Fprintf(c.App.Writer, "Untagged: %s\n", familiarTag(t))
 		}
 		for _, d := range res.Deleted {
 			fmt.Fprintf(c.App.Writer, "Deleted: %s\n", d)
@@ -50,6 +50,16 @@ func rmiAction(c *cli.Context) error {
 		return &exitError{code: 1, err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// familiarTag returns a canonical "repository:tag" as Docker prints it,
+// "busybox:1" for "docker.io/library/busybox:1".
+func familiarTag(canonical string) string {
+	repo, tag := image.SplitTag(canonical)
+	if tag == "" {
+		return image.FamiliarRepository(repo)
+	}
+	return image.FamiliarRepository(repo) + ":" + tag
 }
 
 // containersUsing returns the names of the containers created from the

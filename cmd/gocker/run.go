@@ -58,7 +58,7 @@ func runFlags() []cli.Flag {
 		newListFlag("log-opt", "", "log driver option: max-size=SIZE (bytes, or with k, m, g) rotates the log at that size, max-file=N keeps N files"),
 		&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals to the command and reaps zombies"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal that gocker stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
-		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL (default 10)"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "seconds gocker stop waits for the container to exit before SIGKILL", DefaultText: "10"},
 	}
 	return append(flags, resourceFlags()...)
 }
@@ -293,15 +293,38 @@ func runAction(c *cli.Context) error {
 		Launch:    launch,
 		Hooks:     containerHooks(st, ctr, scope),
 	})
-	if opts.remove {
+	switch {
+	case opts.remove:
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {
 			runErr = errors.Join(runErr, err)
 		}
+	case runErr != nil:
+		runErr = errors.Join(runErr, removeUnstarted(ctx, st, ctr.ID, runErr))
 	}
 	if runErr != nil {
 		return runErr
 	}
 	return statusError{code: code}
+}
+
+// removeUnstarted removes the container id that this gocker run created
+// when its start failed with a gocker error (status 125) before the
+// container's process ran. So bad input such as an unknown user leaves no
+// container behind, where Docker keeps one. The statuses 126 and 127
+// (command not executable, not found) keep the container, as in Docker.
+func removeUnstarted(ctx context.Context, st *stores, id string, startErr error) error {
+	if exitStatus(startErr) != container.ExitGockerError {
+		return nil
+	}
+	ctr, err := st.containers.Get(id)
+	if err != nil {
+		// A monitor that failed may have removed it already.
+		return nil
+	}
+	if ctr.State.Status != container.StatusCreated || !ctr.State.StartedAt.IsZero() {
+		return nil
+	}
+	return st.containers.Remove(context.WithoutCancel(ctx), ctr)
 }
 
 // createContainer resolves the image and writes the container's record. It

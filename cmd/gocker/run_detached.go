@@ -52,8 +52,9 @@ func runDetached(c *cli.Context, st *stores, opts *runOptions) error {
 			if cur, getErr := st.containers.Get(ctr.ID); getErr == nil {
 				err = errors.Join(err, st.containers.Remove(c.Context, cur))
 			}
+			return err
 		}
-		return err
+		return errors.Join(err, removeUnstarted(c.Context, st, ctr.ID, err))
 	}
 	if opts.detach {
 		h.Close()

@@ -9,7 +9,7 @@ import (
 )
 
 func stopTimeFlag() cli.Flag {
-	return &cli.IntFlag{Name: "time", Aliases: []string{"t", "timeout"}, Usage: "seconds to wait for the container to exit before SIGKILL (default: its --stop-timeout, else 10)"}
+	return &cli.IntFlag{Name: "time", Aliases: []string{"t", "timeout"}, Usage: "seconds to wait for the container to exit before SIGKILL", DefaultText: "its --stop-timeout, else 10"}
 }
 
 var stopCommand = &cli.Command{
