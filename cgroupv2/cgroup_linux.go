@@ -71,7 +71,9 @@ func Create(ctx context.Context, opts Options) (Cgroup, error) {
 	case mode == ModeUnified:
 		return createUnified(opts)
 	case opts.Rootless:
-		return nil, CheckSupport(State{Mode: mode, Rootless: true}, opts.Resources)
+		s := readState()
+		s.Rootless = true
+		return nil, CheckSupport(s, opts.Resources)
 	case mode == ModeUnknown:
 		return nil, CheckSupport(State{Mode: mode}, opts.Resources)
 	}

@@ -44,12 +44,23 @@ type State struct {
 	Delegated bool
 	// ControllersErr is a failure to read ControllersFrom.
 	ControllersErr error
+	// RootControllers are the controllers root could limit a container
+	// by on this host: the v1 hierarchies, or those of the v2 root cgroup.
+	RootControllers []string
 	// SystemdBooted is true when systemd is the init system.
 	SystemdBooted bool
+	// InitName is the name of PID 1 (/proc/1/comm), empty when unreadable.
+	InitName string
+	// GrubDefaults is true when /etc/default/grub exists, so that
+	// update-grub rebuilds the kernel command line from it.
+	GrubDefaults bool
 	// BusPath is the user's D-Bus socket: $XDG_RUNTIME_DIR/bus, or
 	// /run/user/UID/bus when only that exists.
 	BusPath   string
 	BusExists bool
+	// BusAddress is $DBUS_SESSION_BUS_ADDRESS, which gocker uses instead
+	// of BusPath when it is set.
+	BusAddress string
 }
 
 // Results decides what the host's cgroups allow: a row for the mode and
@@ -82,8 +93,13 @@ func limitsResult(s State) hostcheck.Result {
 			Detail: "resource limits cannot be enforced without cgroups; containers without limits still run",
 			Fix:    []string{"# mount cgroup2 at /sys/fs/cgroup (systemd does at boot; container runtimes do with --cgroupns=private)"},
 		}
-	case s.Rootless && s.Mode != ModeUnified:
-		return v1RootlessResult()
+	case s.Rootless && (s.Mode != ModeUnified || !s.SystemdBooted):
+		reason, fix := rootlessHostProblem(s, LimitControllers, allLimitFlags(), "containers that need limits", "them")
+		return hostcheck.Result{
+			Check: "cgroup-limits", Status: hostcheck.Warn,
+			Detail: fmt.Sprintf("%s, so %s fail rootless; containers without limits still run", reason, joinAnd(allLimitFlags())),
+			Fix:    fix,
+		}
 	case s.Rootless && (s.ControllersErr != nil || !s.Delegated):
 		return noDelegationResult(s)
 	case s.ControllersErr != nil:
@@ -103,16 +119,64 @@ func limitsResult(s State) hostcheck.Result {
 	return missingControllersResult(s, missing)
 }
 
-func v1RootlessResult() hostcheck.Result {
-	return hostcheck.Result{
-		Check:  "cgroup-limits",
-		Status: hostcheck.Warn,
-		Detail: "cgroup v1: an unprivileged user cannot be given cgroups, so --memory, --cpus, --cpu-shares and --pids-limit fail rootless; containers without limits still run, and root can enforce limits",
-		Fix: []string{
+// rootlessHostProblem returns why the host gives an unprivileged user no
+// resource limits at all, which is when it mounts cgroup v1 or does not
+// run systemd, and returns the fixes that apply on this host. needed are
+// the controllers and flags the limits need, so that running as root is
+// offered only where root can enforce them. subject and pronoun name what
+// the fixes run, such as "the container" and "it".
+func rootlessHostProblem(s State, needed, flags []string, subject, pronoun string) (string, []string) {
+	var reason string
+	var fix []string
+	switch {
+	case !s.SystemdBooted && s.Mode != ModeUnified:
+		reason = fmt.Sprintf("rootless resource limits need cgroup v2 and a systemd user manager, and this host has neither: it mounts cgroup v1 (%s mode) and %s", s.Mode, notSystemd(s))
+	case !s.SystemdBooted:
+		reason = "rootless resource limits need a systemd user manager, reached over the user's D-Bus, and this host runs none: " + notSystemd(s)
+	default:
+		reason = fmt.Sprintf("the host mounts cgroup v1 (%s mode), which gives an unprivileged user no cgroup; rootless resource limits need cgroup v2", s.Mode)
+		fix = bootUnifiedFix(s)
+	}
+	alternative := "# run " + subject
+	if len(fix) > 0 {
+		alternative = "# or run " + subject
+	}
+	if len(MissingControllers(s.RootControllers, needed)) == 0 {
+		fix = append(fix, alternative+" as root, which can enforce these limits on this host")
+		alternative = "# or run " + pronoun
+	}
+	return reason, append(fix, alternative+" without "+joinAnd(flags))
+}
+
+// notSystemd returns the evidence that systemd is not the init system.
+func notSystemd(s State) string {
+	if s.InitName != "" && s.InitName != "systemd" {
+		return fmt.Sprintf("PID 1 is %s, not systemd", s.InitName)
+	}
+	return "systemd is not the init system (/run/systemd/system is missing)"
+}
+
+// bootUnifiedFix returns the steps that boot a systemd host with cgroup
+// v2. The grub commands are given only where /etc/default/grub exists,
+// because other boot loaders keep the kernel command line elsewhere.
+func bootUnifiedFix(s State) []string {
+	if s.GrubDefaults {
+		return []string{
 			"# boot with cgroup v2: add systemd.unified_cgroup_hierarchy=1 to GRUB_CMDLINE_LINUX in /etc/default/grub, then",
 			"sudo update-grub && sudo reboot",
-		},
+		}
 	}
+	return []string{"# boot with cgroup v2: add systemd.unified_cgroup_hierarchy=1 to the kernel command line in the boot loader's configuration, then reboot"}
+}
+
+// allLimitFlags returns the run flags of the controllers in
+// LimitControllers.
+func allLimitFlags() []string {
+	var flags []string
+	for _, c := range LimitControllers {
+		flags = append(flags, limitFlags[c]...)
+	}
+	return flags
 }
 
 func noDelegationResult(s State) hostcheck.Result {
@@ -147,29 +211,42 @@ func missingControllersResult(s State, missing []string) hostcheck.Result {
 	return res
 }
 
+// userManagerResult reports the user's systemd manager, which rootless
+// resource limits go through, and whether its bus can be found.
 func userManagerResult(s State) hostcheck.Result {
 	res := hostcheck.Result{Check: "systemd-user", Status: hostcheck.Warn}
 	switch {
 	case !s.Rootless:
 		res.Status = hostcheck.Info
 		res.Detail = "not needed: root manages cgroups without a user manager"
-	case s.Mode != ModeUnified:
-		res.Status = hostcheck.Info
-		res.Detail = "not needed: cgroup v1 gives unprivileged users no limits to delegate"
 	case !s.SystemdBooted:
-		res.Detail = "systemd is not the init system (/run/systemd/system is missing), so no user manager can create delegated scopes for rootless limits"
-		res.Fix = []string{"# run containers that need limits as root, or boot the host with systemd"}
-	case s.BusExists:
+		res.Detail = fmt.Sprintf("needed for rootless resource limits, which are unavailable because this host runs no systemd user manager: %s; %s", notSystemd(s), busText(s))
+		_, res.Fix = rootlessHostProblem(s, LimitControllers, allLimitFlags(), "containers that need limits", "them")
+	case s.BusAddress != "" || s.BusExists:
 		res.Status = hostcheck.OK
-		res.Detail = "user bus at " + s.BusPath
+		res.Detail = "needed for rootless resource limits: " + busText(s)
+		if s.Mode != ModeUnified {
+			res.Detail += "; the limits also need cgroup v2 (see cgroup-limits)"
+		}
 	default:
-		res.Detail = fmt.Sprintf("no user bus at %s: no systemd user manager runs for %s, or the session (su, sudo, cron) did not set $XDG_RUNTIME_DIR", s.BusPath, s.User)
+		res.Detail = fmt.Sprintf("needed for rootless resource limits, but no user manager is reachable: %s, so no systemd user manager runs for %s or the session (su, sudo, cron) did not set $XDG_RUNTIME_DIR", busText(s), s.User)
 		res.Fix = []string{
 			"sudo loginctl enable-linger " + hostcheck.ShellQuote(s.User),
 			fmt.Sprintf("export XDG_RUNTIME_DIR=/run/user/%d", s.UID),
 		}
 	}
 	return res
+}
+
+// busText returns where gocker finds the user's D-Bus, or that it finds none.
+func busText(s State) string {
+	switch {
+	case s.BusAddress != "":
+		return "$DBUS_SESSION_BUS_ADDRESS is " + s.BusAddress
+	case s.BusExists:
+		return "user bus at " + s.BusPath
+	}
+	return fmt.Sprintf("no user bus at %s, and $DBUS_SESSION_BUS_ADDRESS is unset", s.BusPath)
 }
 
 func listOrNone(items []string) string {

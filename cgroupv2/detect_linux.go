@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/gocker/gocker/hostcheck"
 	"github.com/gocker/gocker/userns"
@@ -66,9 +67,38 @@ func readState() State {
 	if err == nil {
 		readControllers(&s, entries)
 	}
+	s.RootControllers = rootControllers(mode, entries)
 	s.SystemdBooted = exists("/run/systemd/system")
+	s.InitName = initName()
+	s.GrubDefaults = exists("/etc/default/grub")
 	s.BusPath, s.BusExists = userBus(id.UID)
+	s.BusAddress = os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	return s
+}
+
+// rootControllers returns the controllers root could limit a container
+// by: the v1 hierarchies of /proc/self/cgroup, which every process sees
+// alike, or the controllers of the v2 root cgroup, which any user may
+// read. It returns nil when neither can be read.
+func rootControllers(mode Mode, entries []ProcCgroupEntry) []string {
+	switch mode {
+	case ModeUnified:
+		controllers, _ := readControllersFile(filepath.Join(Root, "cgroup.controllers"))
+		return controllers
+	case ModeHybrid, ModeLegacy:
+		return V1Controllers(entries)
+	}
+	return nil
+}
+
+// initName returns the name of PID 1, or "" when /proc/1/comm cannot be
+// read (as with /proc mounted hidepid=2).
+func initName() string {
+	data, err := os.ReadFile("/proc/1/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
 }
 
 func ownCgroup(mode Mode, entries []ProcCgroupEntry) string {

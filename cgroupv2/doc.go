@@ -32,8 +32,9 @@
 // the fixes that "gocker doctor" prints.
 //
 // Detection reads /sys/fs/cgroup (statfs and cgroup.controllers),
-// /proc/self/cgroup, /run/systemd/system and the user's bus socket, and
-// writes nothing. Its paths are those of the calling process as its own
+// /proc/self/cgroup, /run/systemd/system, /proc/1/comm, whether
+// /etc/default/grub exists, $DBUS_SESSION_BUS_ADDRESS and the user's bus
+// socket, and writes nothing. Its paths are those of the calling process as its own
 // cgroup namespace shows them, so do not compare them with paths read in
 // another cgroup namespace.
 //

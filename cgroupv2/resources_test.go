@@ -216,11 +216,11 @@ func TestCheckSupport(t *testing.T) {
 		wantIn    []string
 	}{
 		{
-			name:      "rootless on hybrid",
-			state:     State{Mode: ModeHybrid, Rootless: true, User: "gtest", UID: 1001},
+			name:      "rootless on hybrid with systemd",
+			state:     State{Mode: ModeHybrid, Rootless: true, User: "gtest", UID: 1001, SystemdBooted: true, GrubDefaults: true},
 			r:         Resources{Memory: 64 << 20, PidsLimit: 10},
 			wantFlags: "--memory and --pids-limit",
-			wantIn:    []string{"cgroup v1 (hybrid mode)", "systemd.unified_cgroup_hierarchy=1"},
+			wantIn:    []string{"cgroup v1 (hybrid mode)", "systemd.unified_cgroup_hierarchy=1", "sudo update-grub"},
 		},
 		{
 			name:      "cpuset not delegated",

@@ -37,15 +37,10 @@ func CheckSupport(s State, r Resources) error {
 	case s.Mode == ModeUnknown:
 		res := limitsResult(s)
 		return &UnsupportedError{Flags: all, Reason: "no cgroup hierarchy is mounted at " + Root, Fix: res.Fix}
-	case s.Rootless && s.Mode != ModeUnified:
-		return &UnsupportedError{
-			Flags:  all,
-			Reason: fmt.Sprintf("the host mounts cgroup v1 (%s mode), which gives an unprivileged user no cgroup; run as root or boot the host with cgroup v2", s.Mode),
-			Fix:    v1RootlessResult().Fix,
-		}
-	case s.Rootless && !s.SystemdBooted:
-		return &UnsupportedError{Flags: all, Reason: "systemd is not the init system, so no user manager can delegate a cgroup", Fix: userManagerResult(s).Fix}
-	case s.Rootless && !s.BusExists:
+	case s.Rootless && (s.Mode != ModeUnified || !s.SystemdBooted):
+		reason, fix := rootlessHostProblem(s, r.Controllers(), r.flags(), "the container", "it")
+		return &UnsupportedError{Flags: all, Reason: reason, Fix: fix}
+	case s.Rootless && s.BusAddress == "" && !s.BusExists:
 		return &UnsupportedError{Flags: all, Reason: fmt.Sprintf("no user D-Bus at %s to ask the systemd user manager of %s for a cgroup", s.BusPath, s.User), Fix: userManagerResult(s).Fix}
 	case s.ControllersErr != nil:
 		res := limitsResult(s)

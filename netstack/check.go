@@ -88,6 +88,46 @@ type ToolState struct {
 	// Version is the first line of "NAME --version".
 	Version    string
 	VersionErr error
+	// DebianPackage is "PACKAGE VERSION" of the Debian package that
+	// installed Path, as dpkg-query reports it, or "" when dpkg has no
+	// such package.
+	DebianPackage string
+}
+
+// versionText returns the tool's version as --version prints it or, when
+// that names no version, as the Debian package that installed the tool
+// records it. Debian's passt 0.0~git20230309.7c7625d-1 builds pasta
+// without a version string, so "pasta --version" prints "pasta unknown
+// version".
+func (t ToolState) versionText() string {
+	if t.DebianPackage == "" || !lacksVersion(t.Version) {
+		return t.Version
+	}
+	return fmt.Sprintf("Debian package %s (%s --version prints %q)", t.DebianPackage, t.Name, t.Version)
+}
+
+// lacksVersion reports whether the first line of --version names no
+// version.
+func lacksVersion(line string) bool {
+	return line == "" || strings.Contains(line, "unknown version")
+}
+
+// ParseDpkgSearch returns the package of the first "PACKAGE: PATH" line
+// of "dpkg-query -S PATH", skipping diversion lines, or "" when there is
+// none.
+func ParseDpkgSearch(output string) string {
+	for line := range strings.Lines(output) {
+		pkgs, path, ok := strings.Cut(line, ": ")
+		if !ok || !strings.HasPrefix(path, "/") || strings.HasPrefix(line, "diversion ") {
+			continue
+		}
+		// A file shipped by several packages lists them as "a, b".
+		first, _, _ := strings.Cut(pkgs, ", ")
+		if first != "" && !strings.ContainsAny(first, " \t") {
+			return first
+		}
+	}
+	return ""
 }
 
 // ToolResults decides whether rootless networking has a tool: one of
@@ -117,7 +157,7 @@ func toolResult(t ToolState, found, packages []string, rootless bool) hostcheck.
 		res.Detail = fmt.Sprintf("%s --version failed: %v", t.Path, t.VersionErr)
 		res.Fix = []string{"sudo apt-get install --reinstall " + t.Package}
 	case t.Path != "":
-		res.Detail = t.Path + ", " + t.Version
+		res.Detail = t.Path + ", " + t.versionText()
 	case len(found) > 0:
 		res.Status = hostcheck.Info
 		res.Detail = fmt.Sprintf("not installed; %s is enough", strings.Join(found, " and "))
@@ -158,6 +198,56 @@ func PortsResult(v hostcheck.Sysctl, rootless bool, user string) hostcheck.Resul
 		res.Detail = fmt.Sprintf("%s can publish any host port (%s = 0)", user, v.Name)
 	default:
 		res.Detail = fmt.Sprintf("%s can publish host ports %d and above; lower ports need root or a lower %s", user, v.Value, v.Name)
+	}
+	return res
+}
+
+// NsenterResult decides whether nsenter (util-linux) is on $PATH at path
+// ("" when it is not): rootless "gocker exec" joins a container's user
+// namespace with it, and the port driver of rootless published ports runs
+// in the container's network namespace through it. Root needs it for
+// neither.
+func NsenterResult(path string, rootless bool) hostcheck.Result {
+	res := hostcheck.Result{Check: "nsenter", Status: hostcheck.OK}
+	switch {
+	case path != "":
+		res.Detail = path
+	case rootless:
+		res.Status = hostcheck.Warn
+		res.Detail = "not found in $PATH, so rootless gocker exec and published ports (-p) fail; gocker run without -p still works"
+		res.Fix = []string{"sudo apt-get install util-linux"}
+	default:
+		res.Status = hostcheck.Info
+		res.Detail = "not found in $PATH; only rootless gocker exec and published ports need it"
+	}
+	return res
+}
+
+// NftablesState is the outcome of listing the nftables tables of the
+// caller's network namespace, which only reads.
+type NftablesState struct {
+	Rootless bool
+	Tables   int
+	Err      error
+}
+
+// NftablesResult decides whether root's bridge network can have its NAT
+// rules: it needs nf_tables in the kernel. Users' networks do not use it.
+func NftablesResult(s NftablesState) hostcheck.Result {
+	res := hostcheck.Result{Check: "nftables", Status: hostcheck.OK}
+	switch {
+	case s.Rootless:
+		res.Status = hostcheck.Info
+		res.Detail = "not needed: only root's bridge network uses nf_tables"
+	case s.Err == nil:
+		res.Detail = fmt.Sprintf("nf_tables listed %d tables in this network namespace", s.Tables)
+	default:
+		res.Status = hostcheck.Warn
+		res.Detail = fmt.Sprintf("listing nftables tables failed: %v, so root's default bridge network cannot start; --network host and --network none still work", s.Err)
+		res.Fix = []string{
+			"sudo modprobe nf_tables",
+			"# if modprobe finds no module, the kernel lacks CONFIG_NF_TABLES: boot a kernel built with it",
+		}
 	}
 	return res
 }

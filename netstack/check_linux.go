@@ -7,12 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gocker/gocker/hostcheck"
 	"github.com/gocker/gocker/userns"
+	"github.com/google/nftables"
 	"github.com/moby/sys/user"
 )
 
@@ -31,8 +34,34 @@ func CheckHost(ctx context.Context) []hostcheck.Result {
 		inspectTool(ctx, "pasta", "passt"),
 	}
 	results = append(results, ToolResults(tools, rootless)...)
+	nsenter, _ := exec.LookPath("nsenter")
+	results = append(results, NsenterResult(nsenter, rootless), NftablesResult(inspectNftables(rootless)))
 	ports := hostcheck.ReadSysctl("net.ipv4.ip_unprivileged_port_start")
 	return append(results, PortsResult(ports, rootless, name))
+}
+
+// inspectNftables lists the nftables tables of the caller's network
+// namespace over netlink, which creates nothing. The kernel may load the
+// nf_tables module to reply, as it does for the bridge network's first
+// container. Users cannot list them (nfnetlink requires CAP_NET_ADMIN), so
+// they are not asked.
+func inspectNftables(rootless bool) NftablesState {
+	s := NftablesState{Rootless: rootless}
+	if rootless {
+		return s
+	}
+	conn, err := nftables.New()
+	if err != nil {
+		s.Err = hostcheck.ErrnoError(err)
+		return s
+	}
+	tables, err := conn.ListTables()
+	if err != nil {
+		s.Err = hostcheck.ErrnoError(err)
+		return s
+	}
+	s.Tables = len(tables)
+	return s
 }
 
 func userName() string {
@@ -93,5 +122,29 @@ func inspectTool(ctx context.Context, name, pkg string) ToolState {
 		return s
 	}
 	s.Version = FirstLine(string(out))
+	if lacksVersion(s.Version) {
+		s.DebianPackage = debianPackage(ctx, path)
+	}
 	return s
+}
+
+// debianPackage returns "PACKAGE VERSION" of the Debian package that
+// installed path, or "" where dpkg-query is missing or no package did.
+func debianPackage(ctx context.Context, path string) string {
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		path = resolved
+	}
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-S", path).Output()
+	if err != nil {
+		return ""
+	}
+	pkg := ParseDpkgSearch(string(out))
+	if pkg == "" {
+		return ""
+	}
+	version, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil || len(version) == 0 {
+		return ""
+	}
+	return pkg + " " + strings.TrimSpace(string(version))
 }

@@ -110,6 +110,13 @@ func TestToolResults(t *testing.T) {
 	pasta := ToolState{Name: "pasta", Package: "passt", Path: "/usr/bin/pasta", Version: "pasta 2024_03_20.6b38f07"}
 	noSlirp := ToolState{Name: "slirp4netns", Package: "slirp4netns"}
 	noPasta := ToolState{Name: "pasta", Package: "passt"}
+	// Debian's passt 0.0~git20230309.7c7625d-1 prints no version.
+	debianPasta := pasta
+	debianPasta.Version = "pasta unknown version"
+	debianPasta.DebianPackage = "passt 0.0~git20230309.7c7625d-1"
+	builtPasta := debianPasta
+	builtPasta.Path = "/usr/local/bin/pasta"
+	builtPasta.DebianPackage = ""
 	brokenPasta := pasta
 	brokenPasta.VersionErr = errors.New("exit status 1: error while loading shared libraries")
 	installBoth := []string{"sudo apt-get install slirp4netns passt"}
@@ -145,6 +152,20 @@ func TestToolResults(t *testing.T) {
 			want: []hostcheck.Result{
 				{Check: "slirp4netns", Status: hostcheck.Warn, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
 				{Check: "pasta", Status: hostcheck.Warn, Detail: "not installed, and rootless networking needs slirp4netns or pasta (--network host and --network none need neither)", Fix: installBoth},
+			},
+		},
+		{
+			name: "pasta without a version string", tools: []ToolState{slirp, debianPasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.OK, Detail: "/usr/bin/slirp4netns, slirp4netns version 1.2.0"},
+				{Check: "pasta", Status: hostcheck.OK, Detail: `/usr/bin/pasta, Debian package passt 0.0~git20230309.7c7625d-1 (pasta --version prints "pasta unknown version")`},
+			},
+		},
+		{
+			name: "pasta without a version or package", tools: []ToolState{slirp, builtPasta}, rootless: true,
+			want: []hostcheck.Result{
+				{Check: "slirp4netns", Status: hostcheck.OK, Detail: "/usr/bin/slirp4netns, slirp4netns version 1.2.0"},
+				{Check: "pasta", Status: hostcheck.OK, Detail: "/usr/local/bin/pasta, pasta unknown version"},
 			},
 		},
 		{
@@ -220,5 +241,88 @@ func TestLsMode(t *testing.T) {
 	}
 	if got := lsMode(fs.ModeDir | 0o755); !strings.HasPrefix(got, "d") {
 		t.Errorf("lsMode of a directory = %q, want a leading d", got)
+	}
+}
+
+func TestParseDpkgSearch(t *testing.T) {
+	tests := []struct {
+		name, output, want string
+	}{
+		{name: "one package", output: "passt: /usr/bin/pasta\n", want: "passt"},
+		{name: "architecture qualified", output: "libc6:amd64: /usr/lib/x86_64-linux-gnu/libc.so.6\n", want: "libc6:amd64"},
+		{name: "several packages", output: "pkg-a, pkg-b: /usr/share/doc/x\n", want: "pkg-a"},
+		{
+			name:   "diversion first",
+			output: "diversion by dash from: /bin/sh\ndiversion by dash to: /bin/sh.distrib\ndash: /bin/sh\n",
+			want:   "dash",
+		},
+		{name: "no package", output: "dpkg-query: no path found matching pattern /usr/local/bin/pasta\n", want: ""},
+		{name: "empty", output: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ParseDpkgSearch(tt.output); got != tt.want {
+				t.Errorf("ParseDpkgSearch(%q) = %q, want %q", tt.output, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNsenterResult(t *testing.T) {
+	tests := []struct {
+		name       string
+		path       string
+		rootless   bool
+		wantStatus hostcheck.Status
+		wantFix    []string
+	}{
+		{name: "installed", path: "/usr/bin/nsenter", rootless: true, wantStatus: hostcheck.OK},
+		{name: "missing for a user", rootless: true, wantStatus: hostcheck.Warn, wantFix: []string{"sudo apt-get install util-linux"}},
+		{name: "missing for root", wantStatus: hostcheck.Info},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NsenterResult(tt.path, tt.rootless)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s (detail %q)", got.Status, tt.wantStatus, got.Detail)
+			}
+			if diff := cmp.Diff(tt.wantFix, got.Fix); diff != "" {
+				t.Errorf("fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNftablesResult(t *testing.T) {
+	tests := []struct {
+		name       string
+		state      NftablesState
+		wantStatus hostcheck.Status
+		wantDetail string
+		wantFix    bool
+	}{
+		{name: "root with tables", state: NftablesState{Tables: 3}, wantStatus: hostcheck.OK, wantDetail: "nf_tables listed 3 tables in this network namespace"},
+		{
+			name:       "root without nf_tables",
+			state:      NftablesState{Err: hostcheck.ErrnoError(syscall.EOPNOTSUPP)},
+			wantStatus: hostcheck.Warn,
+			wantDetail: "listing nftables tables failed: ENOTSUP (operation not supported), so root's default bridge network cannot start; --network host and --network none still work",
+			wantFix:    true,
+		},
+		{name: "user", state: NftablesState{Rootless: true}, wantStatus: hostcheck.Info, wantDetail: "not needed: only root's bridge network uses nf_tables"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NftablesResult(tt.state)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s", got.Status, tt.wantStatus)
+			}
+			if got.Detail != tt.wantDetail {
+				t.Errorf("detail = %q\nwant     %q", got.Detail, tt.wantDetail)
+			}
+			if (len(got.Fix) > 0) != tt.wantFix {
+				t.Errorf("fix = %q, want a fix: %v", got.Fix, tt.wantFix)
+			}
+		})
 	}
 }

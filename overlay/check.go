@@ -45,6 +45,26 @@ func (v KernelVersion) AtLeast(major, minor int) bool {
 
 func (v KernelVersion) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
 
+// KernelResult decides whether the running kernel, with uname(2) release
+// release, is new enough: overlay in a user namespace needs Linux 5.11,
+// and mount_setattr(2), which every container's mounts use, needs 5.12.
+func KernelResult(release string) hostcheck.Result {
+	res := hostcheck.Result{Check: "kernel", Status: hostcheck.Fail}
+	v, err := ParseKernelRelease(release)
+	switch {
+	case err != nil:
+		res.Status = hostcheck.Warn
+		res.Detail = err.Error() + ", so gocker cannot tell whether it is Linux 5.12 or later"
+	case v.AtLeast(5, 12):
+		res.Status = hostcheck.OK
+		res.Detail = "Linux " + release
+	default:
+		res.Detail = fmt.Sprintf("Linux %s, older than 5.12: overlay in a user namespace needs 5.11 and mount_setattr 5.12", release)
+		res.Fix = []string{"# install and boot Linux 5.12 or later from the distribution's kernel packages"}
+	}
+	return res
+}
+
 // Filesystem magic numbers from statfs(2), as linux/magic.h defines them.
 // They are repeated here so that the decision code builds on every OS.
 const (

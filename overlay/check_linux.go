@@ -40,12 +40,29 @@ func CheckHost(ctx context.Context, root string) []hostcheck.Result {
 	return []hostcheck.Result{store, MountResult(mount)}
 }
 
+// CheckKernel checks the running kernel's version, from uname(2).
+func CheckKernel() hostcheck.Result {
+	release, err := kernelRelease()
+	if err != nil {
+		return hostcheck.Result{Check: "kernel", Status: hostcheck.Warn, Detail: err.Error()}
+	}
+	return KernelResult(release)
+}
+
 func runningKernel() (KernelVersion, error) {
+	release, err := kernelRelease()
+	if err != nil {
+		return KernelVersion{}, err
+	}
+	return ParseKernelRelease(release)
+}
+
+func kernelRelease() (string, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
-		return KernelVersion{}, os.NewSyscallError("uname", err)
+		return "", os.NewSyscallError("uname", err)
 	}
-	return ParseKernelRelease(unix.ByteSliceToString(uts.Release[:]))
+	return unix.ByteSliceToString(uts.Release[:]), nil
 }
 
 func makeCheckDir(root string) (string, error) {

@@ -198,3 +198,32 @@ func TestMountResult(t *testing.T) {
 		})
 	}
 }
+
+func TestKernelResult(t *testing.T) {
+	tests := []struct {
+		release    string
+		wantStatus hostcheck.Status
+		wantFix    bool
+	}{
+		{release: "6.18.44-fc-v1252", wantStatus: hostcheck.OK},
+		{release: "6.1.0-18-amd64", wantStatus: hostcheck.OK},
+		{release: "5.12.0", wantStatus: hostcheck.OK},
+		{release: "5.11.22-rc3", wantStatus: hostcheck.Fail, wantFix: true},
+		{release: "4.19.0-26-amd64", wantStatus: hostcheck.Fail, wantFix: true},
+		{release: "banana", wantStatus: hostcheck.Warn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.release, func(t *testing.T) {
+			got := KernelResult(tt.release)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s (detail %q)", got.Status, tt.wantStatus, got.Detail)
+			}
+			if !strings.Contains(got.Detail, tt.release) {
+				t.Errorf("detail %q does not name the release", got.Detail)
+			}
+			if (len(got.Fix) > 0) != tt.wantFix {
+				t.Errorf("fix = %q, want a fix: %v", got.Fix, tt.wantFix)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -122,5 +123,49 @@ func TestDoctor(t *testing.T) {
 	json := g.try("doctor", "--format", "json")
 	if !strings.HasPrefix(strings.TrimSpace(json.stdout), "[") || !strings.Contains(json.stdout, `"check": "subids"`) && !strings.Contains(json.stdout, `"check":"subids"`) {
 		t.Errorf("doctor --format json = %q", json.stdout)
+	}
+}
+
+// doctorRow returns the table row of check from doctor's output.
+func doctorRow(out, check string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, check+" ") {
+			return line
+		}
+	}
+	return ""
+}
+
+func TestDoctorHostRows(t *testing.T) {
+	user := newRootless(t)
+	user.env = append(user.env, "XDG_RUNTIME_DIR=")
+	out := user.try("doctor").stdout
+	for _, check := range []string{"kernel", "nsenter"} {
+		if row := doctorRow(out, check); !strings.Contains(row, " ok ") {
+			t.Errorf("user's doctor row %s = %q, want ok\n%s", check, row, out)
+		}
+	}
+	if row := doctorRow(out, "runtime-dir"); !strings.Contains(row, " info ") || !strings.Contains(row, "keeps runtime state in") {
+		t.Errorf("user's runtime-dir row without $XDG_RUNTIME_DIR = %q, want info naming the runtime directory", row)
+	}
+	if row := doctorRow(out, "systemd-user"); !strings.Contains(row, "needed for rootless resource limits") {
+		t.Errorf("user's systemd-user row = %q, want it to say the user manager is needed", row)
+	}
+	// Where dpkg installed pasta, doctor finds a version even when pasta
+	// prints none.
+	if _, err := exec.LookPath("dpkg-query"); err == nil {
+		if row := doctorRow(out, "pasta"); strings.HasSuffix(row, "unknown version") {
+			t.Errorf("pasta row = %q, want a version", row)
+		}
+	}
+
+	// Root's doctor runs in the test's network namespace, so nf_tables is
+	// listed there.
+	root := newRootful(t)
+	out = root.try("doctor").stdout
+	for _, check := range []string{"kernel", "nsenter", "nftables"} {
+		if row := doctorRow(out, check); !strings.Contains(row, " ok ") {
+			t.Errorf("root's doctor row %s = %q, want ok\n%s", check, row, out)
+		}
 	}
 }

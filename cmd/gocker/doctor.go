@@ -22,8 +22,10 @@ line gives the commands that fix it; lines starting with # are steps that
 no single command covers. The checks only read the host, except that they
 create a user namespace, mount overlay inside a private mount namespace in
 a temporary directory of the store root (creating the store root if it is
-missing), open /dev/net/tun without creating an interface and run
-"slirp4netns --version" and "pasta --version".
+missing), open /dev/net/tun without creating an interface, run
+"slirp4netns --version" and "pasta --version" (and dpkg-query where a
+tool prints no version) and, as root, list the nftables tables of the
+current network namespace, for which the kernel may load nf_tables.
 
 Statuses:
   ok    the host allows what the check looks for
@@ -34,11 +36,11 @@ Statuses:
 
 Required checks, without which "gocker run" with its default options
 cannot work for the calling user:
-  unprivileged user: subids, newuidmap, newgidmap, userns-max,
+  unprivileged user: kernel, subids, newuidmap, newgidmap, userns-max,
     userns-clone, userns-apparmor, userns-create, store-fs, overlay, tun,
     and slirp4netns or pasta (one is enough; --network host and
     --network none need neither, nor /dev/net/tun)
-  root: store-fs and overlay
+  root: kernel, store-fs and overlay
 
 Exit status: 0 when no check fails, 1 when a required check fails, 125
 when doctor itself cannot run.`,
@@ -73,7 +75,7 @@ func runDoctor(c *cli.Context) error {
 // collectChecks runs every check in the order the table prints them.
 func collectChecks(c *cli.Context) []hostcheck.Result {
 	ctx := c.Context
-	results := userns.CheckHost(ctx)
+	results := append([]hostcheck.Result{overlay.CheckKernel()}, userns.CheckHost(ctx)...)
 	if root, err := storeRoot(c); err != nil {
 		results = append(results, hostcheck.Result{
 			Check: "store-fs", Status: hostcheck.Fail, Detail: err.Error(),

@@ -31,6 +31,10 @@ type runtimeDirState struct {
 	// systemdBooted is true when systemd is the init system, so that
 	// systemd-logind creates /run/user/UID for a lingering user.
 	systemdBooted bool
+	// fallbackDir is the directory of the user's runtime state when
+	// $XDG_RUNTIME_DIR is unset or relative: $GOCKER_RUNTIME_DIR, or
+	// /tmp/gocker-UID.
+	fallbackDir string
 }
 
 // runtimeDirResult decides whether $XDG_RUNTIME_DIR can hold the user's
@@ -42,6 +46,13 @@ func runtimeDirResult(s runtimeDirState) hostcheck.Result {
 	if !s.rootless {
 		res.Status = hostcheck.Info
 		res.Detail = "root keeps runtime state in /run/gocker"
+		return res
+	}
+	if s.dir == "" {
+		// gocker works without it: see netStateDir and the bus lookup of
+		// package cgroupv2.
+		res.Status = hostcheck.Info
+		res.Detail = unsetRuntimeDirDetail(s)
 		return res
 	}
 	res.Detail = runtimeDirProblem(s)
@@ -57,12 +68,21 @@ func runtimeDirResult(s runtimeDirState) hostcheck.Result {
 	return res
 }
 
-// runtimeDirProblem returns what makes $XDG_RUNTIME_DIR unusable, or ""
-// when nothing does.
+// unsetRuntimeDirDetail returns what an unset $XDG_RUNTIME_DIR changes: the
+// place of the runtime state, and where rootless resource limits look for
+// the user's bus.
+func unsetRuntimeDirDetail(s runtimeDirState) string {
+	detail := "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so gocker keeps runtime state in " + s.fallbackDir
+	if !s.systemdBooted {
+		return detail + fmt.Sprintf("; rootless resource limits would look for the user's bus at /run/user/%d/bus, but this host runs no systemd user manager (see systemd-user)", s.uid)
+	}
+	return detail + fmt.Sprintf(" and rootless resource limits look for the user's bus at /run/user/%d/bus", s.uid)
+}
+
+// runtimeDirProblem returns what makes a set $XDG_RUNTIME_DIR unusable, or
+// "" when nothing does.
 func runtimeDirProblem(s runtimeDirState) string {
 	switch {
-	case s.dir == "":
-		return "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so neither the per-user runtime directory nor the user's systemd bus can be found"
 	case !filepath.IsAbs(s.dir):
 		return fmt.Sprintf("$XDG_RUNTIME_DIR is %q, not an absolute path", s.dir)
 	case !s.exists:
@@ -99,6 +119,10 @@ func checkRuntimeDir() hostcheck.Result {
 	}
 	if s.user == "" {
 		s.user = strconv.Itoa(id.UID)
+	}
+	s.fallbackDir = os.Getenv("GOCKER_RUNTIME_DIR")
+	if !filepath.IsAbs(s.fallbackDir) {
+		s.fallbackDir = filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(id.UID))
 	}
 	s.owner, s.mode, s.statErr = statOwner(s.dir)
 	s.exists = s.dir != "" && !errors.Is(s.statErr, fs.ErrNotExist)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestRuntimeDirResult(t *testing.T) {
-	base := runtimeDirState{rootless: true, user: "gtest", uid: 1001, gid: 1001, systemdBooted: true}
+	base := runtimeDirState{rootless: true, user: "gtest", uid: 1001, gid: 1001, systemdBooted: true, fallbackDir: "/tmp/gocker-1001"}
 	with := func(change func(*runtimeDirState)) runtimeDirState {
 		s := base
 		change(&s)
@@ -33,18 +33,23 @@ func TestRuntimeDirResult(t *testing.T) {
 		{
 			name:       "unset with a logind directory",
 			state:      with(func(s *runtimeDirState) { s.loginDirUsable = true }),
-			wantStatus: hostcheck.Warn,
-			wantFix:    []string{"export XDG_RUNTIME_DIR=/run/user/1001"},
+			wantStatus: hostcheck.Info,
 		},
 		{
 			name:       "unset without a login session",
 			state:      base,
-			wantStatus: hostcheck.Warn,
-			wantFix:    []string{"sudo loginctl enable-linger gtest", "export XDG_RUNTIME_DIR=/run/user/1001"},
+			wantStatus: hostcheck.Info,
 		},
 		{
 			name:       "unset without systemd",
 			state:      with(func(s *runtimeDirState) { s.systemdBooted = false }),
+			wantStatus: hostcheck.Info,
+		},
+		{
+			name: "missing directory without systemd",
+			state: with(func(s *runtimeDirState) {
+				s.dir, s.systemdBooted, s.statErr = "/run/user/1001", false, fs.ErrNotExist
+			}),
 			wantStatus: hostcheck.Warn,
 			wantFix:    []string{"sudo install -d -m 0700 -o 1001 -g 1001 /run/user/1001", "export XDG_RUNTIME_DIR=/run/user/1001"},
 		},
@@ -84,6 +89,39 @@ func TestRuntimeDirResult(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantFix, got.Fix); diff != "" {
 				t.Errorf("fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRuntimeDirUnsetDetail(t *testing.T) {
+	withSystemd := runtimeDirState{rootless: true, user: "gtest", uid: 1001, systemdBooted: true, fallbackDir: "/tmp/gocker-1001"}
+	withoutSystemd := withSystemd
+	withoutSystemd.systemdBooted = false
+	tests := []struct {
+		name  string
+		state runtimeDirState
+		want  string
+	}{
+		{
+			name:  "systemd",
+			state: withSystemd,
+			want:  "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so gocker keeps runtime state in /tmp/gocker-1001 and rootless resource limits look for the user's bus at /run/user/1001/bus",
+		},
+		{
+			name:  "no systemd",
+			state: withoutSystemd,
+			want:  "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so gocker keeps runtime state in /tmp/gocker-1001; rootless resource limits would look for the user's bus at /run/user/1001/bus, but this host runs no systemd user manager (see systemd-user)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runtimeDirResult(tt.state)
+			if got.Detail != tt.want {
+				t.Errorf("detail = %q\nwant     %q", got.Detail, tt.want)
+			}
+			if len(got.Fix) != 0 {
+				t.Errorf("an info row has a fix: %q", got.Fix)
 			}
 		})
 	}
