@@ -80,8 +80,10 @@ func (s *Store) writeBlob(data []byte) (string, error) {
 type blobWriter struct {
 	s    *Store
 	f    *os.File
-	hash hash.Hash
-	size int64
+	hash hash.Hash // nil when the source checks the digest itself
+	// verified is the digest that the source checked, when hash is nil.
+	verified string
+	size     int64
 }
 
 func (s *Store) newBlobWriter() (*blobWriter, error) {
@@ -94,9 +96,24 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	return &blobWriter{s: s, f: f, hash: sha256.New()}, nil
 }
 
+// newVerifiedBlobWriter returns a blob writer for a stream that ends with
+// an error unless its content has the given digest, as the streams of
+// go-containerregistry's remote layers do. It does not hash the content a
+// second time.
+func (s *Store) newVerifiedBlobWriter(digest string) (*blobWriter, error) {
+	w, err := s.newBlobWriter()
+	if err != nil {
+		return nil, err
+	}
+	w.hash, w.verified = nil, digest
+	return w, nil
+}
+
 func (w *blobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
-	w.hash.Write(p[:n])
+	if w.hash != nil {
+		w.hash.Write(p[:n])
+	}
 	w.size += int64(n)
 	if err != nil {
 		return n, fmt.Errorf("write blob: %w", err)
@@ -105,7 +122,12 @@ func (w *blobWriter) Write(p []byte) (int, error) {
 }
 
 // Digest returns the digest of what was written so far.
-func (w *blobWriter) Digest() string { return "sha256:" + hex.EncodeToString(w.hash.Sum(nil)) }
+func (w *blobWriter) Digest() string {
+	if w.hash == nil {
+		return w.verified
+	}
+	return "sha256:" + hex.EncodeToString(w.hash.Sum(nil))
+}
 
 // Commit stores the blob under its digest and returns the digest. When
 // want is not empty and differs from the content's digest, the blob is

@@ -22,6 +22,9 @@ type layerSource struct {
 	digest, diffID string
 	// compress stores the blob gzip-compressed: r is a plain tar.
 	compress bool
+	// verified means that r fails at its end unless the content has the
+	// digest, so the blob is not hashed again.
+	verified bool
 }
 
 // ingestLayer stores the layer's blob and extracts the layer, in one pass
@@ -30,7 +33,11 @@ type layerSource struct {
 // uncompressed digest differs from the announced one fails with
 // [ErrDigestMismatch] and leaves neither blob nor layer.
 func (s *Store) ingestLayer(ctx context.Context, src layerSource) (v1.Descriptor, overlay.Layer, error) {
-	bw, err := s.newBlobWriter()
+	newWriter := s.newBlobWriter
+	if src.verified && src.digest != "" && !src.compress {
+		newWriter = func() (*blobWriter, error) { return s.newVerifiedBlobWriter(src.digest) }
+	}
+	bw, err := newWriter()
 	if err != nil {
 		return v1.Descriptor{}, overlay.Layer{}, err
 	}

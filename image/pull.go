@@ -287,7 +287,9 @@ func (s *Store) fetchLayer(ctx context.Context, img v1.Image, desc v1.Descriptor
 		return l, nil
 	}
 	counter.done = func() { report(Progress{Layer: short, Status: StatusExtracting}) }
-	_, layer, err := s.ingestLayer(ctx, layerSource{r: counter, mediaType: desc.MediaType, digest: desc.Digest.String(), diffID: diffID})
+	// go-containerregistry checks the size and digest of the blob at the
+	// end of the stream.
+	_, layer, err := s.ingestLayer(ctx, layerSource{r: counter, mediaType: desc.MediaType, digest: desc.Digest.String(), diffID: diffID, verified: true})
 	if err != nil {
 		return overlay.Layer{}, fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
@@ -319,7 +321,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 			p.done()
 		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && !errors.Is(err, io.EOF) && p.n < p.total {
 		return n, fmt.Errorf("download interrupted after %d of %d bytes: %w", p.n, p.total, err)
 	}
 	return n, err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // inspected is the part of gocker image inspect that the tests read.
@@ -472,5 +474,68 @@ func TestLoginCredentialHelper(t *testing.T) {
 	stderr := g.fails(125, "pull", ref)
 	if !strings.Contains(stderr, "docker-credential-gocker-absent") || !strings.Contains(stderr, `remove "credHelpers"`) {
 		t.Errorf("pull with a missing helper: %q, want the program and the fix", stderr)
+	}
+}
+
+// TestPullRejectsWrongDigests serves a layer blob whose content does not
+// match its digest, and an image whose config announces a wrong diff id:
+// each pull fails and stores nothing.
+func TestPullRejectsWrongDigests(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	base := layerOf(t, buildTar(t, []tarEntry{dir("etc/"), file("etc/base", "base\n")}), "gzip")
+	top := layerOf(t, buildTar(t, []tarEntry{file("top", "top\n")}), "gzip")
+	other := layerOf(t, buildTar(t, []tarEntry{file("other", "other\n")}), "gzip")
+
+	// The registry keeps blobs as files named by their digest. Changing
+	// the modification time in the gzip header (bytes 4 to 7) keeps the
+	// blob's size and its uncompressed content, so only the digest check
+	// detects the change.
+	reg.push(t, "wrong/blob:1", imageOf(t, true, runtime.GOARCH, []string{"/x"}, base, top))
+	digest, err := top.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", digest.Hex[:2], digest.Hex, "data")
+	data, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatalf("blob of the pushed layer: %v", err)
+	}
+	data[4] ^= 0xff
+	writeFile(t, blob, data)
+
+	diffIDImage := imageOf(t, true, runtime.GOARCH, []string{"/x"}, base, other)
+	cfg, err := diffIDImage.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	wrongDiffID, err := top.DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RootFS.DiffIDs[1] = wrongDiffID
+	diffIDImage, err = mutate.ConfigFile(diffIDImage, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.push(t, "wrong/diffid:1", diffIDImage)
+
+	cases := []struct{ ref, want string }{
+		{"wrong/blob:1", digest.String()},
+		{"wrong/diffid:1", "uncompresses to"},
+	}
+	for _, tc := range cases {
+		stderr := g.fails(125, "pull", reg.ref(tc.ref))
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("pull %s: error %q, want %q", tc.ref, stderr, tc.want)
+		}
+		if out := g.ok("images", "-q"); out != "" {
+			t.Errorf("images after pull %s failed: %q", tc.ref, out)
+		}
+		if layers := g.storedLayers(t); len(layers) != 0 {
+			t.Errorf("layers left after pull %s failed: %v", tc.ref, layers)
+		}
 	}
 }
