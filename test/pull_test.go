@@ -163,6 +163,52 @@ func TestPullPlatform(t *testing.T) {
 	}
 }
 
+// TestRunPlatformMismatch runs with --platform an image that is stored for
+// another platform: --pull never rejects it, --pull missing pulls the
+// requested platform, --pull always pulls it too.
+func TestRunPlatformMismatch(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.pushIndex(t, "multi/arch:1", platformIndex(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("multi/arch:1")
+	host := "linux/" + runtime.GOARCH
+	g.ok("pull", "-q", ref)
+
+	stderr := g.fails(125, "run", "--rm", "--platform", "linux/arm64", "--pull", "never", ref, "true")
+	for _, want := range []string{"is " + host, "not the requested linux/arm64", `"gocker pull --platform linux/arm64 ` + ref + `"`, "leave out --platform"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run --pull never of another platform: %q, want %q", stderr, want)
+		}
+	}
+	if got := g.inspect(t, ref); got.Architecture != runtime.GOARCH {
+		t.Errorf("after run --pull never the image is %s, want %s", got.Architecture, runtime.GOARCH)
+	}
+	if out := g.ok("run", "--rm", "--platform", host, "--pull", "never", ref, "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run --platform %s --pull never = %q", host, out)
+	}
+
+	// The arm64 image has no "true", so only the pull is checked.
+	res := g.try("run", "--rm", "--platform", "linux/arm64", ref, "true")
+	if !strings.Contains(res.stderr, "Unable to find image '"+ref+"' locally") || !strings.Contains(res.stderr, "Pull complete") {
+		t.Errorf("run --platform linux/arm64 of the %s image: %s, want a pull", host, res)
+	}
+	if got := g.inspect(t, ref); got.Architecture != "arm64" {
+		t.Errorf("after run --platform linux/arm64 the image is %s, want arm64", got.Architecture)
+	}
+	stderr = g.fails(125, "run", "--rm", "--platform", host, "--pull", "never", ref, "true")
+	if !strings.Contains(stderr, "is linux/arm64, not the requested "+host) {
+		t.Errorf("run --platform %s --pull never of the arm64 image: %q", host, stderr)
+	}
+
+	if out := g.ok("run", "--rm", "--platform", host, "--pull", "always", ref, "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run --platform %s --pull always = %q", host, out)
+	}
+	if got := g.inspect(t, ref); got.Architecture != runtime.GOARCH {
+		t.Errorf("after run --pull always the image is %s, want %s", got.Architecture, runtime.GOARCH)
+	}
+}
+
 func TestPullHostileLayersLeaveNothing(t *testing.T) {
 	reg := startRegistry(t, registryOptions{})
 	g := newRootless(t)
