@@ -4,6 +4,7 @@ package test
 
 import (
 	"archive/tar"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -249,8 +250,9 @@ func TestPullWithLogin(t *testing.T) {
 	g.useRegistry(t, reg)
 	ref := reg.ref("private/alpine:1")
 
-	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, "UNAUTHORIZED") && !strings.Contains(stderr, "unauthorized") {
-		t.Errorf("pull without login: %q, want unauthorized", stderr)
+	needsLogin := "pull " + ref + ": " + reg.host + ` requires authentication: run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, needsLogin) {
+		t.Errorf("pull without login: %q, want %q", stderr, needsLogin)
 	}
 	res := g.tryInput("wrong\n", "login", "-u", reg.user, "--password-stdin", reg.host)
 	if res.code != 125 || !strings.Contains(res.stderr, "refused user") {
@@ -275,8 +277,25 @@ func TestPullWithLogin(t *testing.T) {
 	if out := g.ok("logout", reg.host); !strings.Contains(out, "Removing login credentials") {
 		t.Errorf("logout = %q", out)
 	}
+	needsLogin = "push " + ref + ": " + reg.host + ` requires authentication: run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "push", ref); !strings.Contains(stderr, needsLogin) {
+		t.Errorf("push without login: %q, want %q", stderr, needsLogin)
+	}
+
+	// Credentials stored with a wrong password.
+	wrong := base64.StdEncoding.EncodeToString([]byte(reg.user + ":wrong"))
+	writeFile(t, config, []byte(`{"auths":{"`+reg.host+`":{"auth":"`+wrong+`"}}}`))
+	if err := os.Chown(config, g.acct.uid, g.acct.gid); err != nil {
+		t.Fatal(err)
+	}
+	rejected := reg.host + ` rejected the stored credentials of user "` + reg.user + `": run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "push", ref); !strings.Contains(stderr, "push "+ref+": "+rejected) {
+		t.Errorf("push with a wrong stored password: %q, want %q", stderr, rejected)
+	}
 	g.ok("rmi", ref)
-	g.fails(125, "pull", ref)
+	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, "pull "+ref+": "+rejected) {
+		t.Errorf("pull with a wrong stored password: %q, want %q", stderr, rejected)
+	}
 }
 
 func TestPullConcurrentSameImage(t *testing.T) {
