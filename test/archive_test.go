@@ -67,6 +67,40 @@ func TestCommitExcludesMountPoints(t *testing.T) {
 	}
 }
 
+func TestCommitLeavesOutHostname(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	envOf := func(ref string) string {
+		t.Helper()
+		return g.ok("image", "inspect", "-f", "{{json .Config.Env}}", ref)
+	}
+
+	out := g.ok("run", "--name", "plain", "--network", "none", "busybox", "sh", "-c", "echo $HOSTNAME")
+	if id := g.containerID(t, "plain"); out != id[:12]+"\n" {
+		t.Errorf("HOSTNAME in the container = %q, want its short id %s", out, id[:12])
+	}
+	g.ok("commit", "plain", "committed:plain")
+	if env := envOf("committed:plain"); strings.Contains(env, "HOSTNAME") {
+		t.Errorf("committed Env = %s, want no HOSTNAME", env)
+	}
+
+	out = g.ok("run", "--name", "explicit", "--network", "none", "-e", "HOSTNAME=mine", "busybox", "sh", "-c", "echo $HOSTNAME")
+	if out != "mine\n" {
+		t.Errorf("HOSTNAME with -e HOSTNAME=mine = %q", out)
+	}
+	g.ok("commit", "explicit", "committed:explicit")
+	if env := envOf("committed:explicit"); !strings.Contains(env, `"HOSTNAME=mine"`) {
+		t.Errorf("committed Env = %s, want the HOSTNAME given with -e", env)
+	}
+
+	g.ok("init", "--change", "ENV HOSTNAME=fromimage", g.busyboxRootfs(t), "named")
+	g.ok("run", "--name", "fromimage", "--network", "none", "named", "true")
+	g.ok("commit", "fromimage", "committed:image")
+	if env := envOf("committed:image"); !strings.Contains(env, `"HOSTNAME=fromimage"`) {
+		t.Errorf("committed Env = %s, want the image's HOSTNAME", env)
+	}
+}
+
 // tarListing returns the names in the top layer of an image, read from a
 // docker-archive that gocker saves.
 func tarListing(t *testing.T, g *gocker, ref string) string {
