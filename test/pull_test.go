@@ -210,6 +210,42 @@ func TestRunPlatformMismatch(t *testing.T) {
 	}
 }
 
+func TestPullStatusAfterUntag(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	small := imageOf(t, true, runtime.GOARCH, []string{"/x"}, layerOf(t, buildTar(t, []tarEntry{file("x", "x\n")}), "gzip"))
+	reg.push(t, "small/img:1", small)
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("small/img:1")
+	downloaded := "Status: Downloaded newer image for " + ref
+	upToDate := "Status: Image is up to date for " + ref
+
+	if out := g.ok("pull", ref); !strings.Contains(out, downloaded) {
+		t.Errorf("first pull = %q, want %q", out, downloaded)
+	}
+	g.ok("tag", ref, "kept:1")
+	g.ok("rmi", ref)
+	out := g.ok("pull", ref)
+	if !strings.Contains(out, downloaded) {
+		t.Errorf("pull of a removed tag whose image is stored = %q, want %q", out, downloaded)
+	}
+	if strings.Contains(out, "up to date") {
+		t.Errorf("pull of a removed tag whose image is stored = %q, want no \"up to date\"", out)
+	}
+	if out := g.ok("pull", ref); !strings.Contains(out, upToDate) {
+		t.Errorf("pull of a stored tag = %q, want %q", out, upToDate)
+	}
+
+	digest, err := small.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := reg.ref("small/img@") + digest.String()
+	if out := g.ok("pull", byDigest); !strings.Contains(out, "Status: Image is up to date for "+byDigest) {
+		t.Errorf("pull by the digest of a stored image = %q, want up to date", out)
+	}
+}
+
 func TestPullHostileLayersLeaveNothing(t *testing.T) {
 	reg := startRegistry(t, registryOptions{})
 	g := newRootless(t)
