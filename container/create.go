@@ -145,7 +145,6 @@ func applyOverrides(c *Container, opts CreateOptions) {
 	if !hasEnv(c.Config.Env, "PATH") {
 		c.Config.Env = append([]string{"PATH=" + DefaultPath}, c.Config.Env...)
 	}
-	c.Config.Env = MergeEnv(c.Config.Env, []string{"HOSTNAME=" + c.Config.Hostname})
 	if c.Config.Tty && !hasEnv(c.Config.Env, "TERM") {
 		c.Config.Env = append(c.Config.Env, "TERM=xterm")
 	}
@@ -176,7 +175,7 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		WorkDir:      path.Join(dir, "work"),
 		MergedDir:    path.Join(dir, "merged"),
 		Args:         c.Command(),
-		Env:          c.Config.Env,
+		Env:          processEnv(c),
 		Cwd:          c.Config.WorkingDir,
 		User:         c.Config.User,
 		Hostname:     c.Config.Hostname,

@@ -82,3 +82,15 @@ func MergeEnv(base, overrides []string) []string {
 	}
 	return out
 }
+
+// processEnv returns the environment of a container's processes: its
+// configured environment, with HOSTNAME set to the container's host name
+// unless the image or the user set it, as Docker does at run time.
+// HOSTNAME stays out of the record, so commit does not copy it into an
+// image.
+func processEnv(c *Container) []string {
+	if hasEnv(c.Config.Env, "HOSTNAME") {
+		return c.Config.Env
+	}
+	return append(append([]string{}, c.Config.Env...), "HOSTNAME="+c.Config.Hostname)
+}

@@ -1,10 +1,12 @@
 package container
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func hostEnv(vars map[string]string) func(string) (string, bool) {
@@ -89,5 +91,30 @@ func TestCapabilities(t *testing.T) {
 	}
 	if _, err := Capabilities([]string{"NOT_A_CAP"}, nil); err == nil {
 		t.Error("unknown capability accepted")
+	}
+}
+
+func TestHostnameOnlyInProcessEnv(t *testing.T) {
+	c, err := NewContainer(CreateOptions{ID: strings.Repeat("ab", 32), Image: "img", ImageConfig: v1.Config{Env: []string{"PATH=/bin"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasEnv(c.Config.Env, "HOSTNAME") {
+		t.Errorf("record Env = %v, want no HOSTNAME", c.Config.Env)
+	}
+	want := []string{"PATH=/bin", "HOSTNAME=abababababab"}
+	if diff := cmp.Diff(want, processEnv(c)); diff != "" {
+		t.Errorf("processEnv (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(append(want, "A=1"), newExecSpec(c, ExecOptions{Env: []string{"A=1"}}, nil).Env); diff != "" {
+		t.Errorf("exec Env (-want +got):\n%s", diff)
+	}
+
+	explicit, err := NewContainer(CreateOptions{ID: strings.Repeat("cd", 32), Image: "img", Env: []string{"HOSTNAME=mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := processEnv(explicit); !slices.Contains(got, "HOSTNAME=mine") || slices.Contains(got, "HOSTNAME=cdcdcdcdcdcd") {
+		t.Errorf("processEnv with -e HOSTNAME=mine = %v, want only the user's value", got)
 	}
 }

@@ -47,7 +47,7 @@ type execNamespace struct {
 func newExecSpec(c *Container, opts ExecOptions, caps []string) *execSpec {
 	spec := &execSpec{
 		Args:         opts.Args,
-		Env:          MergeEnv(c.Config.Env, opts.Env),
+		Env:          MergeEnv(processEnv(c), opts.Env),
 		Cwd:          c.Config.WorkingDir,
 		User:         c.Config.User,
 		Capabilities: caps,

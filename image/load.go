@@ -95,9 +95,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // stdin, which is spooled to a temporary file first). A compressed tar is
 // decompressed. Every layer's digest is checked against its config.
 func (s *Store) Load(ctx context.Context, src string, stdin io.Reader) ([]LoadResult, error) {
+	name := src
+	if src == "" || src == "-" {
+		name = "standard input"
+	}
 	archive, cleanup, err := s.openArchive(src, stdin)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", src, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	defer cleanup()
 	lock, err := s.Layers.LockShared(ctx)
@@ -109,18 +113,18 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader) ([]LoadRe
 	if rc, err := archive.open("manifest.json"); err == nil {
 		res, err = s.loadDocker(ctx, archive, rc)
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", src, err)
+			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
 		return res, nil
 	}
 	if rc, err := archive.open("index.json"); err == nil {
 		res, err = s.loadOCI(ctx, archive, rc)
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", src, err)
+			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
 		return res, nil
 	}
-	return nil, fmt.Errorf("load %s: %w: it has neither manifest.json (docker-archive) nor index.json (OCI image layout)", src, ErrUnknownArchive)
+	return nil, fmt.Errorf("load %s: %w: it has neither manifest.json (docker-archive) nor index.json (OCI image layout)", name, ErrUnknownArchive)
 }
 
 // openArchive opens src as a directory or a tar file, decompressing and
@@ -186,6 +190,11 @@ func (s *Store) spoolArchive(r io.Reader) (archiveReader, func(), error) {
 	if _, err := io.Copy(f, dr); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("read archive: %w", err)
+	}
+	// indexTar reads from the file's offset, which the copy left at the end.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, nil, err
 	}
 	a, err := indexTar(f)
 	if err != nil {

@@ -69,3 +69,19 @@ func selectManifest(index *v1.IndexManifest, want v1.Platform) (v1.Descriptor, e
 	}
 	return index.Manifests[best], nil
 }
+
+// PlatformString formats p as os/arch[/variant].
+func PlatformString(p v1.Platform) string { return platformString(p) }
+
+// PlatformMatches reports whether an image for have runs on want: the
+// same OS and architecture, and the same variant unless either has none.
+func PlatformMatches(want, have v1.Platform) bool { return platformMatches(want, have) }
+
+// Platform returns the platform that the config of img declares.
+func (s *Store) Platform(img *Image) (v1.Platform, error) {
+	cfg, err := s.Config(img)
+	if err != nil {
+		return v1.Platform{}, err
+	}
+	return v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}, nil
+}

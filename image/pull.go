@@ -91,6 +91,7 @@ var layerMediaTypes = map[types.MediaType]bool{
 func (s *Store) Pull(ctx context.Context, ref Reference, opts PullOptions) (*Image, error) {
 	img, err := s.pull(ctx, ref, opts)
 	if err != nil {
+		err = opts.Registry.explainAuthError(err, ref.ref.Context().Registry)
 		return nil, fmt.Errorf("pull %s: %w", ref, explainIOError(err, s.root))
 	}
 	return img, nil

@@ -31,6 +31,7 @@ type PushOptions struct {
 func (s *Store) Push(ctx context.Context, ref Reference, opts PushOptions) (string, error) {
 	digest, err := s.push(ctx, ref, opts)
 	if err != nil {
+		err = opts.Registry.explainAuthError(err, ref.ref.Context().Registry)
 		return "", fmt.Errorf("push %s: %w", ref, err)
 	}
 	return digest, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // ErrInsecureRegistry means a registry answered, or would have to be
@@ -156,3 +157,67 @@ func (g *schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 var _ http.RoundTripper = (*schemeGuard)(nil)
+
+// authError is a registry's 401 Unauthorized response, with the command
+// that fixes it.
+type authError struct {
+	registry string // HOST[:PORT], or name.DefaultRegistry for Docker Hub
+	stored   bool   // gocker sent credentials from Docker's config file
+	user     string // user name of those credentials; "" for an identity token
+	err      *transport.Error
+}
+
+func (e *authError) Error() string {
+	host, login := e.registry, "gocker login "+e.registry
+	if e.registry == name.DefaultRegistry {
+		host, login = "Docker Hub", "gocker login"
+	}
+	if !e.stored {
+		return fmt.Sprintf("%s requires authentication: run %q", host, login)
+	}
+	creds := "the stored credentials"
+	if e.user != "" {
+		creds = fmt.Sprintf("the stored credentials of user %q", e.user)
+	}
+	return fmt.Sprintf("%s rejected %s: run %q with valid ones", host, creds, login)
+}
+
+func (e *authError) Unwrap() error { return e.err }
+
+// explainAuthError replaces a 401 Unauthorized response of reg, found as
+// a *transport.Error in err's chain, by an [authError] that states whether
+// credentials were sent and how to log in. Other errors are returned as
+// they are.
+func (o RegistryOptions) explainAuthError(err error, reg name.Registry) error {
+	var terr *transport.Error
+	if !errors.As(err, &terr) || !isUnauthorized(terr) {
+		return err
+	}
+	aerr := &authError{registry: reg.RegistryStr(), err: terr}
+	if o.Keychain == nil {
+		return aerr
+	}
+	auth, kerr := o.Keychain.Resolve(reg)
+	if kerr != nil || auth == authn.Anonymous {
+		return aerr
+	}
+	aerr.stored = true
+	if cfg, cerr := auth.Authorization(); cerr == nil {
+		aerr.user = cfg.Username
+	}
+	return aerr
+}
+
+// isUnauthorized reports whether a registry responded 401 Unauthorized,
+// or sent the UNAUTHORIZED error code of the distribution API.
+func isUnauthorized(terr *transport.Error) bool {
+	if terr.StatusCode == http.StatusUnauthorized {
+		return true
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.UnauthorizedErrorCode {
+			return true
+		}
+	}
+	return false
+}

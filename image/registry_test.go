@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 func TestIsInsecure(t *testing.T) {
@@ -146,5 +148,45 @@ func TestDockerConfigMissingHelper(t *testing.T) {
 				t.Errorf("%s: error %v, want one naming %s and the %s key", tc.registry, err, tc.program, tc.key)
 			}
 		}
+	}
+}
+
+// staticKeychain resolves every registry to one authenticator.
+type staticKeychain struct{ auth authn.Authenticator }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
+
+func TestExplainAuthError(t *testing.T) {
+	reg, err := name.NewRegistry("127.0.0.1:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	headUnauthorized := &transport.Error{StatusCode: http.StatusUnauthorized, Request: &http.Request{Method: http.MethodHead}}
+	diagnostic := &transport.Error{StatusCode: http.StatusBadRequest, Errors: []transport.Diagnostic{{Code: transport.UnauthorizedErrorCode, Message: "authentication required"}}}
+	notFound := &transport.Error{StatusCode: http.StatusNotFound, Errors: []transport.Diagnostic{{Code: transport.ManifestUnknownErrorCode}}}
+	password := authn.FromConfig(authn.AuthConfig{Username: "tester", Password: "wrong"})
+	tests := []struct {
+		name     string
+		err      error
+		keychain authn.Keychain
+		want     string
+	}{
+		{"anonymous 401", fmt.Errorf("layer x: %w", headUnauthorized), staticKeychain{authn.Anonymous}, `127.0.0.1:5000 requires authentication: run "gocker login 127.0.0.1:5000"`},
+		{"no keychain", headUnauthorized, nil, `127.0.0.1:5000 requires authentication: run "gocker login 127.0.0.1:5000"`},
+		{"diagnostic code", diagnostic, staticKeychain{authn.Anonymous}, `127.0.0.1:5000 requires authentication`},
+		{"stored credentials", headUnauthorized, staticKeychain{password}, `127.0.0.1:5000 rejected the stored credentials of user "tester": run "gocker login 127.0.0.1:5000"`},
+		{"not found", notFound, staticKeychain{authn.Anonymous}, notFound.Error()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RegistryOptions{Keychain: tc.keychain}.explainAuthError(tc.err, reg)
+			if !strings.Contains(got.Error(), tc.want) {
+				t.Errorf("explainAuthError = %q, want %q", got, tc.want)
+			}
+			var terr *transport.Error
+			if !errors.As(got, &terr) {
+				t.Errorf("explainAuthError = %q, lost the *transport.Error", got)
+			}
+		})
 	}
 }

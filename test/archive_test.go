@@ -3,6 +3,10 @@
 package test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +64,40 @@ func TestCommitExcludesMountPoints(t *testing.T) {
 	listing := tarListing(t, g, "committed")
 	if strings.Contains(listing, "etc/hosts") || strings.Contains(listing, "etc/resolv.conf") || !strings.Contains(listing, "newfile") {
 		t.Errorf("committed layer lists %q, want newfile and no mount points", listing)
+	}
+}
+
+func TestCommitLeavesOutHostname(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	envOf := func(ref string) string {
+		t.Helper()
+		return g.ok("image", "inspect", "-f", "{{json .Config.Env}}", ref)
+	}
+
+	out := g.ok("run", "--name", "plain", "--network", "none", "busybox", "sh", "-c", "echo $HOSTNAME")
+	if id := g.containerID(t, "plain"); out != id[:12]+"\n" {
+		t.Errorf("HOSTNAME in the container = %q, want its short id %s", out, id[:12])
+	}
+	g.ok("commit", "plain", "committed:plain")
+	if env := envOf("committed:plain"); strings.Contains(env, "HOSTNAME") {
+		t.Errorf("committed Env = %s, want no HOSTNAME", env)
+	}
+
+	out = g.ok("run", "--name", "explicit", "--network", "none", "-e", "HOSTNAME=mine", "busybox", "sh", "-c", "echo $HOSTNAME")
+	if out != "mine\n" {
+		t.Errorf("HOSTNAME with -e HOSTNAME=mine = %q", out)
+	}
+	g.ok("commit", "explicit", "committed:explicit")
+	if env := envOf("committed:explicit"); !strings.Contains(env, `"HOSTNAME=mine"`) {
+		t.Errorf("committed Env = %s, want the HOSTNAME given with -e", env)
+	}
+
+	g.ok("init", "--change", "ENV HOSTNAME=fromimage", g.busyboxRootfs(t), "named")
+	g.ok("run", "--name", "fromimage", "--network", "none", "named", "true")
+	g.ok("commit", "fromimage", "committed:image")
+	if env := envOf("committed:image"); !strings.Contains(env, `"HOSTNAME=fromimage"`) {
+		t.Errorf("committed Env = %s, want the image's HOSTNAME", env)
 	}
 }
 
@@ -198,5 +236,132 @@ func endPausePID(pidFile string) {
 	}
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// TestLoadStdinAndCompressed loads a docker-archive that gocker saved from
+// standard input (a pipe and a redirected file), plain and gzip, and with
+// --input in every compression that load accepts.
+func TestLoadStdinAndCompressed(t *testing.T) {
+	g := newRootless(t)
+	g.alpine(t)
+	base := filepath.Dir(g.root)
+	plain := filepath.Join(base, "alpine.tar")
+	g.ok("save", "-o", plain, "alpine")
+	g.ok("rmi", "alpine")
+
+	compressors := map[string][]string{"gzip": {"gzip", "-kf"}, "xz": {"xz", "-kf"}, "zstd": {"zstd", "-qf"}, "bzip2": {"bzip2", "-kf"}}
+	suffix := map[string]string{"gzip": ".gz", "xz": ".xz", "zstd": ".zst", "bzip2": ".bz2"}
+	for _, format := range []string{"gzip", "xz", "zstd", "bzip2"} {
+		requireBinary(t, compressors[format][0])
+		args := append(compressors[format][1:], plain)
+		if out, err := exec.Command(compressors[format][0], args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", format, err, out)
+		}
+		if err := os.Chmod(plain+suffix[format], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	loadPipe := func(file string) result {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.tryInput(string(data), "load")
+	}
+	loadRedirect := func(file string) result {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := g.command(context.Background(), "load")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = f, &stdout, &stderr
+		res := result{args: []string{"load", "<", file}}
+		err = cmd.Run()
+		res.stdout, res.stderr = stdout.String(), stderr.String()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			res.code = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	loadInput := func(file string) result { return g.try("load", "-i", file) }
+
+	cases := []struct {
+		name string
+		load func(string) result
+		file string
+	}{
+		{"pipe plain", loadPipe, plain},
+		{"pipe gzip", loadPipe, plain + ".gz"},
+		{"redirect plain", loadRedirect, plain},
+		{"redirect gzip", loadRedirect, plain + ".gz"},
+		{"input gzip", loadInput, plain + ".gz"},
+		{"input xz", loadInput, plain + ".xz"},
+		{"input zstd", loadInput, plain + ".zst"},
+		{"input bzip2", loadInput, plain + ".bz2"},
+	}
+	for _, tc := range cases {
+		res := tc.load(tc.file)
+		if res.code != 0 {
+			t.Errorf("%s: %s", tc.name, res)
+			continue
+		}
+		if !strings.Contains(res.stdout, "Loaded image: alpine:latest") {
+			t.Errorf("%s: load printed %q, want the loaded tag", tc.name, res.stdout)
+		}
+		if out := g.ok("run", "--rm", "alpine", "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+			t.Errorf("%s: run of the loaded image = %q", tc.name, out)
+		}
+		g.ok("rmi", "alpine")
+	}
+}
+
+func TestLoadFailureLeavesNoTempFile(t *testing.T) {
+	g := newRootless(t)
+	base := filepath.Dir(g.root)
+	junk := filepath.Join(base, "junk.tar.gz")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte("this is no tar archive\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, junk, gz.Bytes())
+	if err := os.Chmod(junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res := g.tryInput("this is no tar archive either\n", "load")
+	if res.code != 125 || !strings.Contains(res.stderr, "load standard input:") {
+		t.Errorf("load of junk from standard input: %s, want exit 125 naming standard input", res)
+	}
+	res = g.tryInput(gz.String(), "load")
+	if res.code != 125 || !strings.Contains(res.stderr, "load standard input:") {
+		t.Errorf("load of compressed junk from standard input: %s, want exit 125 naming standard input", res)
+	}
+	res = g.try("load", "-i", junk)
+	if res.code != 125 || !strings.Contains(res.stderr, junk) {
+		t.Errorf("load -i of compressed junk: %s, want exit 125 naming the file", res)
+	}
+
+	entries, err := os.ReadDir(g.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".load-") {
+			t.Errorf("failed loads left %s in the store", e.Name())
+		}
+	}
+	if out := g.ok("images", "-q"); out != "" {
+		t.Errorf("images after failed loads: %q", out)
 	}
 }

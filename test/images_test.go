@@ -137,6 +137,43 @@ func TestInitImagesRmi(t *testing.T) {
 	}
 }
 
+func TestImagesFilter(t *testing.T) {
+	g := newRootless(t)
+	id := strings.TrimSpace(g.ok("init", g.busyboxRootfs(t), "busybox:1"))
+	g.ok("tag", "busybox:1", "127.0.0.1:5000/team/box:2")
+	short := id[7:19]
+	tests := []struct {
+		filter string
+		want   string
+	}{
+		{"busybox", short},
+		{"busybox:1", short},
+		{"docker.io/library/busybox:1", short},
+		{"busybox:2", ""},
+		{"127.0.0.1:5000/team/box", short},
+		{"127.0.0.1:5000/team/box:2", short},
+		{"127.0.0.1:5000/team/box:1", ""},
+	}
+	for _, tc := range tests {
+		if out := strings.TrimSpace(g.ok("images", "-q", tc.filter)); out != tc.want {
+			t.Errorf("images -q %s = %q, want %q", tc.filter, out, tc.want)
+		}
+	}
+
+	for _, bad := range []string{"BAD[", "Busybox", "busybox:bad tag"} {
+		res := g.try("images", bad)
+		if res.code != 125 {
+			t.Errorf("images %q: exit %d, want 125", bad, res.code)
+		}
+		if !strings.Contains(res.stderr, "invalid image reference") {
+			t.Errorf("images %q: stderr %q, want an invalid reference message", bad, res.stderr)
+		}
+		if res.stdout != "" {
+			t.Errorf("images %q printed %q, want no table", bad, res.stdout)
+		}
+	}
+}
+
 func TestRmiForceUntagsUsedImage(t *testing.T) {
 	g := newRootless(t)
 	id := strings.TrimSpace(g.ok("init", g.busyboxRootfs(t), "busybox:1"))

@@ -4,6 +4,7 @@ package test
 
 import (
 	"archive/tar"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -163,6 +164,88 @@ func TestPullPlatform(t *testing.T) {
 	}
 }
 
+// TestRunPlatformMismatch runs with --platform an image that is stored for
+// another platform: --pull never rejects it, --pull missing pulls the
+// requested platform, --pull always pulls it too.
+func TestRunPlatformMismatch(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	reg.pushIndex(t, "multi/arch:1", platformIndex(t))
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("multi/arch:1")
+	host := "linux/" + runtime.GOARCH
+	g.ok("pull", "-q", ref)
+
+	stderr := g.fails(125, "run", "--rm", "--platform", "linux/arm64", "--pull", "never", ref, "true")
+	for _, want := range []string{"is " + host, "not the requested linux/arm64", `"gocker pull --platform linux/arm64 ` + ref + `"`, "leave out --platform"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run --pull never of another platform: %q, want %q", stderr, want)
+		}
+	}
+	if got := g.inspect(t, ref); got.Architecture != runtime.GOARCH {
+		t.Errorf("after run --pull never the image is %s, want %s", got.Architecture, runtime.GOARCH)
+	}
+	if out := g.ok("run", "--rm", "--platform", host, "--pull", "never", ref, "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run --platform %s --pull never = %q", host, out)
+	}
+
+	// The arm64 image has no "true", so only the pull is checked.
+	res := g.try("run", "--rm", "--platform", "linux/arm64", ref, "true")
+	if !strings.Contains(res.stderr, "Unable to find image '"+ref+"' locally") || !strings.Contains(res.stderr, "Pull complete") {
+		t.Errorf("run --platform linux/arm64 of the %s image: %s, want a pull", host, res)
+	}
+	if got := g.inspect(t, ref); got.Architecture != "arm64" {
+		t.Errorf("after run --platform linux/arm64 the image is %s, want arm64", got.Architecture)
+	}
+	stderr = g.fails(125, "run", "--rm", "--platform", host, "--pull", "never", ref, "true")
+	if !strings.Contains(stderr, "is linux/arm64, not the requested "+host) {
+		t.Errorf("run --platform %s --pull never of the arm64 image: %q", host, stderr)
+	}
+
+	if out := g.ok("run", "--rm", "--platform", host, "--pull", "always", ref, "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run --platform %s --pull always = %q", host, out)
+	}
+	if got := g.inspect(t, ref); got.Architecture != runtime.GOARCH {
+		t.Errorf("after run --pull always the image is %s, want %s", got.Architecture, runtime.GOARCH)
+	}
+}
+
+func TestPullStatusAfterUntag(t *testing.T) {
+	reg := startRegistry(t, registryOptions{})
+	small := imageOf(t, true, runtime.GOARCH, []string{"/x"}, layerOf(t, buildTar(t, []tarEntry{file("x", "x\n")}), "gzip"))
+	reg.push(t, "small/img:1", small)
+	g := newRootless(t)
+	g.useRegistry(t, reg)
+	ref := reg.ref("small/img:1")
+	downloaded := "Status: Downloaded newer image for " + ref
+	upToDate := "Status: Image is up to date for " + ref
+
+	if out := g.ok("pull", ref); !strings.Contains(out, downloaded) {
+		t.Errorf("first pull = %q, want %q", out, downloaded)
+	}
+	g.ok("tag", ref, "kept:1")
+	g.ok("rmi", ref)
+	out := g.ok("pull", ref)
+	if !strings.Contains(out, downloaded) {
+		t.Errorf("pull of a removed tag whose image is stored = %q, want %q", out, downloaded)
+	}
+	if strings.Contains(out, "up to date") {
+		t.Errorf("pull of a removed tag whose image is stored = %q, want no \"up to date\"", out)
+	}
+	if out := g.ok("pull", ref); !strings.Contains(out, upToDate) {
+		t.Errorf("pull of a stored tag = %q, want %q", out, upToDate)
+	}
+
+	digest, err := small.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := reg.ref("small/img@") + digest.String()
+	if out := g.ok("pull", byDigest); !strings.Contains(out, "Status: Image is up to date for "+byDigest) {
+		t.Errorf("pull by the digest of a stored image = %q, want up to date", out)
+	}
+}
+
 func TestPullHostileLayersLeaveNothing(t *testing.T) {
 	reg := startRegistry(t, registryOptions{})
 	g := newRootless(t)
@@ -203,8 +286,9 @@ func TestPullWithLogin(t *testing.T) {
 	g.useRegistry(t, reg)
 	ref := reg.ref("private/alpine:1")
 
-	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, "UNAUTHORIZED") && !strings.Contains(stderr, "unauthorized") {
-		t.Errorf("pull without login: %q, want unauthorized", stderr)
+	needsLogin := "pull " + ref + ": " + reg.host + ` requires authentication: run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, needsLogin) {
+		t.Errorf("pull without login: %q, want %q", stderr, needsLogin)
 	}
 	res := g.tryInput("wrong\n", "login", "-u", reg.user, "--password-stdin", reg.host)
 	if res.code != 125 || !strings.Contains(res.stderr, "refused user") {
@@ -229,8 +313,25 @@ func TestPullWithLogin(t *testing.T) {
 	if out := g.ok("logout", reg.host); !strings.Contains(out, "Removing login credentials") {
 		t.Errorf("logout = %q", out)
 	}
+	needsLogin = "push " + ref + ": " + reg.host + ` requires authentication: run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "push", ref); !strings.Contains(stderr, needsLogin) {
+		t.Errorf("push without login: %q, want %q", stderr, needsLogin)
+	}
+
+	// Credentials stored with a wrong password.
+	wrong := base64.StdEncoding.EncodeToString([]byte(reg.user + ":wrong"))
+	writeFile(t, config, []byte(`{"auths":{"`+reg.host+`":{"auth":"`+wrong+`"}}}`))
+	if err := os.Chown(config, g.acct.uid, g.acct.gid); err != nil {
+		t.Fatal(err)
+	}
+	rejected := reg.host + ` rejected the stored credentials of user "` + reg.user + `": run "gocker login ` + reg.host + `"`
+	if stderr := g.fails(125, "push", ref); !strings.Contains(stderr, "push "+ref+": "+rejected) {
+		t.Errorf("push with a wrong stored password: %q, want %q", stderr, rejected)
+	}
 	g.ok("rmi", ref)
-	g.fails(125, "pull", ref)
+	if stderr := g.fails(125, "pull", ref); !strings.Contains(stderr, "pull "+ref+": "+rejected) {
+		t.Errorf("pull with a wrong stored password: %q, want %q", stderr, rejected)
+	}
 }
 
 func TestPullConcurrentSameImage(t *testing.T) {

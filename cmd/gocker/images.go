@@ -85,10 +85,17 @@ func imageFilter(c *cli.Context) (func([2]string) bool, error) {
 	default:
 		return nil, &exitError{code: 125, err: fmt.Errorf("\"gocker images\" accepts at most 1 argument: [REPOSITORY[:TAG]]")}
 	}
-	repo, tag, hasTag := strings.Cut(c.Args().First(), ":")
-	if ref, err := image.ParseReference(c.Args().First()); err == nil {
-		repo = image.FamiliarRepository(ref.Repository())
+	// As in Docker, an argument that is no valid reference is an error,
+	// not a filter that matches nothing.
+	arg := c.Args().First()
+	ref, err := image.ParseReference(arg)
+	if err != nil {
+		return nil, &exitError{code: 125, err: err}
 	}
+	// A colon after the last slash starts a tag; one before it is a
+	// registry's port.
+	hasTag := strings.Contains(arg[strings.LastIndex(arg, "/")+1:], ":")
+	repo, tag := image.FamiliarRepository(ref.Repository()), ref.Tag()
 	return func(row [2]string) bool {
 		return row[0] == repo && (!hasTag || row[1] == tag)
 	}, nil

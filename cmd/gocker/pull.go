@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gocker/gocker/image"
@@ -88,6 +89,7 @@ func pullImage(c *cli.Context, st *stores, req pullRequest) (*image.Image, error
 		pp = newProgressPrinter(req.out, isTerminal(req.out))
 		opts.Progress = pp.update
 	}
+	before := storedImageID(st, req.ref)
 	img, err := st.images.Pull(c.Context, req.ref, opts)
 	if pp != nil {
 		pp.finish()
@@ -100,13 +102,38 @@ func pullImage(c *cli.Context, st *stores, req pullRequest) (*image.Image, error
 		return img, nil
 	}
 	fmt.Fprintf(req.out, "Digest: %s\n", img.Manifest)
-	if pp.fetched {
+	// As in Docker, the image is up to date only when the reference
+	// named it before the pull.
+	if pp.fetched || before != img.ID {
 		fmt.Fprintf(req.out, "Status: Downloaded newer image for %s\n", familiarReference(req.ref))
 	} else {
 		fmt.Fprintf(req.out, "Status: Image is up to date for %s\n", familiarReference(req.ref))
 	}
 	fmt.Fprintln(req.out, req.ref)
 	return img, nil
+}
+
+// storedImageID returns the id of the image that ref names in the store:
+// the image with that tag, or the image pulled with that digest. It returns
+// "" when there is none.
+func storedImageID(st *stores, ref image.Reference) string {
+	if ref.Digest() == "" {
+		img, err := st.images.Get(ref.String())
+		if err != nil {
+			return ""
+		}
+		return img.ID
+	}
+	list, err := st.images.List()
+	if err != nil {
+		return ""
+	}
+	for _, img := range list {
+		if slices.Contains(img.RepoDigests, ref.String()) {
+			return img.ID
+		}
+	}
+	return ""
 }
 
 // familiarReference returns ref as Docker prints it: alpine:latest.

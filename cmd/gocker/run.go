@@ -51,7 +51,7 @@ func runFlags() []cli.Flag {
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
 		&cli.StringFlag{Name: "pull", Value: pullMissing, Usage: "pull the image: missing (when not stored), always or never"},
-		&cli.StringFlag{Name: "platform", Usage: "platform of the image to pull: os/arch[/variant]"},
+		&cli.StringFlag{Name: "platform", Usage: "platform of the image: os/arch[/variant]; a stored image for another platform is pulled, or rejected with --pull never"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its id"},
 		&cli.StringFlag{Name: "restart", Value: container.RestartNo, Usage: "restart policy: no, on-failure[:MAX-RETRIES], always or unless-stopped"},
 		&cli.StringFlag{Name: "log-driver", Value: container.LogDriverJSONFile, Usage: "where the container's output goes: json-file, or none"},
