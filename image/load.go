@@ -183,10 +183,13 @@ func (s *Store) spoolArchive(r io.Reader) (archiveReader, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() {
+	// The open file outlives its name, so a gocker killed during the load
+	// leaves no file behind.
+	if err := os.Remove(f.Name()); err != nil {
 		f.Close()
-		os.Remove(f.Name())
+		return nil, nil, err
 	}
+	cleanup := func() { f.Close() }
 	if _, err := io.Copy(f, dr); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("read archive: %w", err)

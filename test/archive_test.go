@@ -365,3 +365,49 @@ func TestLoadFailureLeavesNoTempFile(t *testing.T) {
 		t.Errorf("images after failed loads: %q", out)
 	}
 }
+
+// TestLoadKilledLeavesNoTempFile kills a load while it still reads its
+// archive from standard input: the store keeps no spool file.
+func TestLoadKilledLeavesNoTempFile(t *testing.T) {
+	g := newRootless(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := g.command(ctx, "load")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A tar header's worth of bytes, and the pipe stays open, so the load
+	// waits in the middle of its archive.
+	if _, err := stdin.Write(make([]byte, 512)); err != nil {
+		t.Fatal(err)
+	}
+	spooling := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !spooling; time.Sleep(20 * time.Millisecond) {
+		fds, _ := os.ReadDir(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "fd"))
+		for _, fd := range fds {
+			target, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "fd", fd.Name()))
+			spooling = spooling || strings.Contains(target, "/.load-")
+		}
+	}
+	if !spooling {
+		t.Fatal("the load never opened its spool file in the store")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	stdin.Close()
+	entries, err := os.ReadDir(g.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".load-") {
+			t.Errorf("a killed load left %s in the store", e.Name())
+		}
+	}
+}
