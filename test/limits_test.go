@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -279,6 +280,17 @@ func TestRunLimits(t *testing.T) {
 		id, state := g.state(t)
 		if state["OOMKilled"] != false {
 			t.Errorf("OOMKilled = %v after a normal exit", state["OOMKilled"])
+		}
+		inspected := map[string]string{
+			"Memory": "67108864", "MemorySwap": "100663296", "NanoCpus": "500000000", "CpuShares": "512", "PidsLimit": "32",
+		}
+		if slices.Contains(args, "--cpuset-cpus") {
+			inspected["CpusetCpus"] = "0"
+		}
+		for field, want := range inspected {
+			if got := g.field(t, id, "{{.HostConfig."+field+"}}"); got != want {
+				t.Errorf("inspect HostConfig.%s = %q, want %q", field, got, want)
+			}
 		}
 		g.checkRemoved(t, h, id)
 	})
