@@ -734,6 +734,14 @@ func TestUserModeNeedsTun(t *testing.T) {
 			t.Errorf("error %q does not mention %q", out, want)
 		}
 	}
+	// The fix uses sudo only where the user's PATH has it.
+	hasSudo := false
+	for _, dir := range filepath.SplitList(cmd.Env[0][len("PATH="):]) {
+		hasSudo = hasSudo || exists(filepath.Join(dir, "sudo"))
+	}
+	if !hasSudo && strings.Contains(string(out), "sudo") {
+		t.Errorf("error %q suggests sudo, which is not installed", out)
+	}
 	if ids := g.lines(g.try("ps", "-aq")); len(ids) != 0 {
 		t.Errorf("the failed run left containers: %v", ids)
 	}
