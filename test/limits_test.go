@@ -167,9 +167,11 @@ func TestRunLimitsInvalid(t *testing.T) {
 		{[]string{"--memory-swap", "128m"}, "invalid --memory-swap 128m: it limits memory plus swap, so it needs --memory too"},
 		{[]string{"-m", "64m", "--memory-swap", "32m"}, "invalid --memory-swap 32m"},
 		{[]string{"--cpus", "lots"}, `invalid --cpus: "lots" is not a number of CPUs`},
-		{[]string{"--cpus", "4096"}, "invalid --cpus 4096.00: this host has"},
+		{[]string{"--cpus", "4096"}, "invalid --cpus 4096: this host has"},
+		{[]string{"--cpus", "999"}, "CPUs online, so use at most"},
 		{[]string{"--cpu-shares", "1"}, "invalid --cpu-shares 1: use 2 to 262144"},
-		{[]string{"--cpu-shares", "many"}, `invalid value "many" for flag -cpu-shares`},
+		{[]string{"--cpu-shares", "many"}, `invalid argument "many" for "-c, --cpu-shares" flag: expected an integer`},
+		{[]string{"--pids-limit", "x"}, `invalid argument "x" for "--pids-limit" flag: expected an integer`},
 		{[]string{"--cpuset-cpus", "0-9999"}, `invalid --cpuset-cpus "0-9999"`},
 		{[]string{"--pids-limit", "-7"}, "invalid --pids-limit -7"},
 	}
