@@ -77,6 +77,14 @@ func TestHelpShowsOneDefault(t *testing.T) {
 			if strings.Count(line, "(default") > 1 {
 				t.Errorf("%s --help shows two defaults: %q", name, line)
 			}
+			// A boolean flag is off unless given, so its default adds
+			// nothing.
+			if strings.Contains(line, "(default: false)") {
+				t.Errorf("%s --help shows a boolean flag's default: %q", name, line)
+			}
+			if strings.Contains(line, "default") && strings.Contains(line, "--all") && strings.Contains(name, "images") {
+				t.Errorf("%s --help calls --all a default: %q", name, line)
+			}
 		}
 	}
 }

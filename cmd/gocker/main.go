@@ -40,8 +40,24 @@ func run(args []string) int {
 // the package-level commands unless the same flag is there already.
 var helpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 
+// defaultFlagStringer is urfave/cli's own formatting of a flag's help
+// line, which flagHelpLine wraps.
+var defaultFlagStringer = cli.FlagStringer
+
+// flagHelpLine formats a flag's help line as urfave/cli does, without
+// "(default: false)" on boolean flags: a flag that is off unless given
+// needs no default.
+func flagHelpLine(f cli.Flag) string {
+	line := defaultFlagStringer(f)
+	if _, ok := f.(*cli.BoolFlag); ok {
+		line = strings.Replace(line, " (default: false)", "", 1)
+	}
+	return line
+}
+
 func newApp() *cli.App {
 	cli.HelpFlag = helpFlag
+	cli.FlagStringer = flagHelpLine
 	app := &cli.App{
 		Name:                      "gocker",
 		Usage:                     "run containers without a daemon, as an unprivileged user or as root",
