@@ -138,7 +138,7 @@ func validateCPUs(nano int64, online int) error {
 	if nano == 0 {
 		return nil
 	}
-	cpus := big.NewRat(nano, 1e9).FloatString(2)
+	cpus := formatCPUs(nano)
 	if nano < 0 {
 		return fmt.Errorf("invalid --cpus %s: it must be positive", cpus)
 	}
@@ -146,9 +146,18 @@ func validateCPUs(nano int64, online int) error {
 		return fmt.Errorf("invalid --cpus %s: the minimum is 0.01", cpus)
 	}
 	if online > 0 && nano > int64(online)*1e9 {
-		return fmt.Errorf("invalid --cpus %s: this host has %d CPUs online", cpus, online)
+		return fmt.Errorf("invalid --cpus %s: this host has %d CPUs online, so use at most %d", cpus, online, online)
 	}
 	return nil
+}
+
+// formatCPUs formats nano billionths of a CPU as the shortest decimal,
+// "999" or "0.5", which is the user's --cpus text unless it had extra
+// zeros.
+func formatCPUs(nano int64) string {
+	text := big.NewRat(nano, 1e9).FloatString(9)
+	text = strings.TrimRight(text, "0")
+	return strings.TrimSuffix(text, ".")
 }
 
 // sizePattern matches a size with an optional unit: 64m, 1.5g, 512k, 100,

@@ -2,6 +2,7 @@ package container
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,17 +53,31 @@ type InspectState struct {
 	MonitorPid int `json:"MonitorPid,omitempty"`
 }
 
-// InspectHost is Docker's HostConfig object.
+// InspectHost is Docker's HostConfig object, with Docker's field names
+// and types.
 type InspectHost struct {
-	Binds          []string      `json:"Binds"`
-	LogConfig      LogConfig     `json:"LogConfig"`
-	NetworkMode    string        `json:"NetworkMode"`
-	RestartPolicy  RestartPolicy `json:"RestartPolicy"`
-	AutoRemove     bool          `json:"AutoRemove"`
-	CapAdd         []string      `json:"CapAdd"`
-	CapDrop        []string      `json:"CapDrop"`
-	Init           *bool         `json:"Init"`
-	ReadonlyRootfs bool          `json:"ReadonlyRootfs"`
+	Binds          []string                 `json:"Binds"`
+	LogConfig      LogConfig                `json:"LogConfig"`
+	NetworkMode    string                   `json:"NetworkMode"`
+	PortBindings   map[string][]PortBinding `json:"PortBindings"`
+	RestartPolicy  RestartPolicy            `json:"RestartPolicy"`
+	AutoRemove     bool                     `json:"AutoRemove"`
+	CapAdd         []string                 `json:"CapAdd"`
+	CapDrop        []string                 `json:"CapDrop"`
+	Dns            []string                 `json:"Dns"`
+	ExtraHosts     []string                 `json:"ExtraHosts"`
+	Init           *bool                    `json:"Init"`
+	ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
+	// Memory and MemorySwap are in bytes. MemorySwap is memory plus
+	// swap, or -1 for unlimited swap.
+	Memory     int64 `json:"Memory"`
+	MemorySwap int64 `json:"MemorySwap"`
+	// NanoCpus is the CPU limit in billionths of a CPU.
+	NanoCpus   int64  `json:"NanoCpus"`
+	CpuShares  int64  `json:"CpuShares"`
+	CpusetCpus string `json:"CpusetCpus"`
+	// PidsLimit is null without --pids-limit, as in Docker.
+	PidsLimit *int64 `json:"PidsLimit"`
 }
 
 // InspectDriver is Docker's GraphDriver object.
@@ -149,7 +164,7 @@ func (s *Store) Inspect(c *Container, layersDir string) Inspect {
 		Driver:         "overlay",
 		Platform:       "linux",
 		State:          inspectState(c.State),
-		HostConfig:     inspectHost(c.HostConfig),
+		HostConfig:     inspectHost(c.HostConfig, c.Network),
 		GraphDriver: InspectDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir":  lowerDirs(c, layersDir),
 			"UpperDir":  filepath.Join(dir, "upper"),
@@ -222,15 +237,37 @@ func inspectState(st State) InspectState {
 	return out
 }
 
-func inspectHost(h HostConfig) InspectHost {
+// inspectHost describes the host configuration h and the requested
+// network n as Docker's HostConfig.
+func inspectHost(h HostConfig, n NetworkConfig) InspectHost {
 	out := InspectHost{
 		LogConfig:      h.LogConfig,
 		NetworkMode:    h.NetworkMode,
+		PortBindings:   portBindings(n.Ports),
 		RestartPolicy:  h.RestartPolicy,
 		AutoRemove:     h.AutoRemove,
 		CapAdd:         h.CapAdd,
 		CapDrop:        h.CapDrop,
+		Dns:            n.DNS,
+		ExtraHosts:     n.ExtraHosts,
 		ReadonlyRootfs: h.ReadOnly,
+		Memory:         h.Memory,
+		MemorySwap:     h.MemorySwap,
+		NanoCpus:       h.NanoCPUs,
+		CpuShares:      h.CPUShares,
+		CpusetCpus:     h.CpusetCpus,
+	}
+	// Without --memory-swap, a memory limit allows as much swap as
+	// memory, which Docker records as twice the memory limit.
+	if h.MemorySwap == 0 && h.Memory > 0 {
+		out.MemorySwap = 2 * h.Memory
+	}
+	if h.PidsLimit != 0 {
+		limit := h.PidsLimit
+		out.PidsLimit = &limit
+	}
+	if out.Dns == nil {
+		out.Dns = []string{}
 	}
 	if out.LogConfig.Type == "" {
 		out.LogConfig.Type = LogDriverJSONFile
@@ -250,6 +287,25 @@ func inspectHost(h HostConfig) InspectHost {
 			bind += ":ro"
 		}
 		out.Binds = append(out.Binds, bind)
+	}
+	return out
+}
+
+// portBindings returns the requested published ports as Docker's
+// HostConfig.PortBindings, keyed by "80/tcp". A host address or port that
+// was left out is empty, as in Docker, and NetworkSettings.Ports shows the
+// chosen ones.
+func portBindings(ports []netstack.PortMapping) map[string][]PortBinding {
+	out := map[string][]PortBinding{}
+	for _, p := range ports {
+		var b PortBinding
+		if p.HostIP.IsValid() {
+			b.HostIP = p.HostIP.String()
+		}
+		if p.HostPort != 0 {
+			b.HostPort = strconv.Itoa(int(p.HostPort))
+		}
+		out[p.Key()] = append(out[p.Key()], b)
 	}
 	return out
 }

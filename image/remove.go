@@ -38,7 +38,7 @@ type RemoveResult struct {
 }
 
 // Remove untags or deletes the image ref, as docker rmi does. A tag of an
-// image with other tags is only untagged, and so is an image that
+// image with other tags is only untagged, and so is an image that stopped
 // containers use when opts.Force is set. Otherwise the image is deleted
 // with the layers that nothing else uses.
 func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (RemoveResult, error) {
@@ -60,8 +60,7 @@ func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) (Rem
 		}
 		if users := usedBy(img, opts); len(users) > 0 {
 			if len(img.RepoTags) == 0 {
-				return fmt.Errorf("%w: image %s has no tags and is used by container %s: remove the container first",
-					ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
+				return untaggedInUseError(img, users)
 			}
 			res.Untagged = append(res.Untagged, img.RepoTags...)
 			img.RepoTags = nil
@@ -110,10 +109,21 @@ func checkRemovable(img *Image, tag string, opts RemoveOptions) error {
 			ShortID(img.ID), len(img.RepoTags), strings.Join(img.RepoTags, ", "))
 	}
 	if users := usedBy(img, opts); len(users) > 0 {
-		return fmt.Errorf("%w: image %s is used by container %s: remove the container first, or use --force to untag it",
-			ErrInUse, ShortID(img.ID), strings.Join(users, ", "))
+		if len(img.RepoTags) == 0 {
+			return untaggedInUseError(img, users)
+		}
+		return fmt.Errorf("%w: image %s is used by container %s: remove the container first (gocker rm %s), or use --force to untag it",
+			ErrInUse, ShortID(img.ID), strings.Join(users, ", "), strings.Join(users, " "))
 	}
 	return nil
+}
+
+// untaggedInUseError is the error for an image without tags that stopped
+// containers use. --force only untags, so removing the containers is the
+// only way to remove the image.
+func untaggedInUseError(img *Image, users []string) error {
+	return fmt.Errorf("%w: image %s has no tags and is used by container %s: remove the container first (gocker rm %s)",
+		ErrInUse, ShortID(img.ID), strings.Join(users, ", "), strings.Join(users, " "))
 }
 
 func usedBy(img *Image, opts RemoveOptions) []string {

@@ -29,6 +29,53 @@ type TunState struct {
 	// OpenErr is the outcome of opening the node read-write, which creates
 	// no interface; nil means it worked.
 	OpenErr error
+	// Admin is the caller's access to root, which the fix lines use.
+	Admin AdminAccess
+}
+
+// AdminAccess is the caller's access to root and the host's device
+// manager, which decide the commands a fix line may use.
+type AdminAccess struct {
+	// Sudo is true when sudo is on $PATH and the caller is not root, so
+	// a fix can start with "sudo".
+	Sudo bool
+	// Udev is true when udev manages /dev (/run/udev or
+	// /etc/udev/rules.d exists), so a udev rule keeps a device's mode
+	// across reboots.
+	Udev bool
+}
+
+// NewAdminAccess decides [AdminAccess] from what the host has: sudo on
+// $PATH, the caller's effective uid, and whether /run/udev and
+// /etc/udev/rules.d exist.
+func NewAdminAccess(sudoOnPath bool, euid int, runUdev, udevRules bool) AdminAccess {
+	return AdminAccess{Sudo: sudoOnPath && euid != 0, Udev: runUdev || udevRules}
+}
+
+// AsRoot returns command as a line to run as root: prefixed with sudo
+// where the caller has it, else as a comment that starts "as root:".
+func (a AdminAccess) AsRoot(command string) string {
+	if a.Sudo {
+		return "sudo " + command
+	}
+	return "# as root: " + command
+}
+
+// TunModeFix returns the fix lines that let every user open
+// [TunDevice]: chmod now, and a udev rule, or a note where no udev keeps
+// the mode across reboots.
+func TunModeFix(a AdminAccess) []string {
+	fix := []string{a.AsRoot("chmod 0666 " + TunDevice)}
+	rule := `echo 'KERNEL=="tun", MODE="0666"' > /etc/udev/rules.d/70-gocker-tun.rules`
+	switch {
+	case a.Udev && a.Sudo:
+		fix = append(fix, `echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`)
+	case a.Udev:
+		fix = append(fix, "# as root: "+rule)
+	default:
+		fix = append(fix, "# this host runs no udev, so the mode resets at reboot: set it in the boot scripts")
+	}
+	return fix
 }
 
 // TunResult decides whether the caller can open /dev/net/tun. slirp4netns
@@ -44,19 +91,16 @@ func TunResult(s TunState) hostcheck.Result {
 	switch {
 	case !s.Exists:
 		res.Detail = TunDevice + " does not exist"
-		res.Fix = []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"}
+		res.Fix = []string{s.Admin.AsRoot("modprobe tun"), "# inside a container, start it with --device /dev/net/tun"}
 	case s.Mode&fs.ModeCharDevice == 0:
 		res.Detail = node + ", not a character device"
-		res.Fix = []string{"# remove it and load the tun module: sudo rm " + TunDevice + " && sudo modprobe tun"}
+		res.Fix = []string{"# remove it and load the tun module", s.Admin.AsRoot("rm " + TunDevice), s.Admin.AsRoot("modprobe tun")}
 	case s.OpenErr == nil:
 		res.Status = hostcheck.OK
 		res.Detail = node + ", opened read-write"
 	case errors.Is(s.OpenErr, syscall.EACCES) && s.Mode.Perm()&0o006 != 0o006:
 		res.Detail = fmt.Sprintf("%s, and opening it as %s failed with %v, so slirp4netns and pasta cannot give containers a network", node, s.User, s.OpenErr)
-		res.Fix = []string{
-			"sudo chmod 0666 " + TunDevice,
-			`echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`,
-		}
+		res.Fix = TunModeFix(s.Admin)
 	default:
 		res.Detail = fmt.Sprintf("%s, but opening it failed with %v, so a device cgroup or security module denies it", node, s.OpenErr)
 		res.Fix = []string{"# inside a container, start it with --device /dev/net/tun"}

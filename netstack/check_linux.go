@@ -72,8 +72,20 @@ func userName() string {
 	return id.Name
 }
 
+// HostAdminAccess looks up whether the caller has sudo and whether the
+// host runs udev, for the fixes of the host checks.
+func HostAdminAccess() AdminAccess {
+	_, err := exec.LookPath("sudo")
+	return NewAdminAccess(err == nil, os.Geteuid(), exists("/run/udev"), exists("/etc/udev/rules.d"))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func inspectTun(rootless bool, name string) TunState {
-	s := TunState{Rootless: rootless, User: name}
+	s := TunState{Rootless: rootless, User: name, Admin: HostAdminAccess()}
 	fi, err := os.Stat(TunDevice)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s

@@ -14,6 +14,7 @@ import (
 const charDevice = fs.ModeDevice | fs.ModeCharDevice
 
 func TestTunResult(t *testing.T) {
+	sudoUdev := AdminAccess{Sudo: true, Udev: true}
 	chmodFix := []string{
 		"sudo chmod 0666 /dev/net/tun",
 		`echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`,
@@ -34,7 +35,7 @@ func TestTunResult(t *testing.T) {
 		{
 			name: "0600 root for a user",
 			state: TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o600, Owner: "root", Group: "root",
-				OpenErr: syscall.EACCES},
+				OpenErr: syscall.EACCES, Admin: sudoUdev},
 			wantStatus: hostcheck.Fail,
 			wantDetail: "/dev/net/tun is crw------- root:root, and opening it as gtest failed with permission denied, so slirp4netns and pasta cannot give containers a network",
 			wantFix:    chmodFix,
@@ -54,7 +55,7 @@ func TestTunResult(t *testing.T) {
 		{
 			name: "group access without membership",
 			state: TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o660, Owner: "root", Group: "netdev",
-				OpenErr: syscall.EACCES},
+				OpenErr: syscall.EACCES, Admin: sudoUdev},
 			wantStatus: hostcheck.Fail,
 			wantDetail: "/dev/net/tun is crw-rw---- root:netdev, and opening it as gtest failed with permission denied, so slirp4netns and pasta cannot give containers a network",
 			wantFix:    chmodFix,
@@ -69,24 +70,24 @@ func TestTunResult(t *testing.T) {
 		},
 		{
 			name:       "missing for a user",
-			state:      TunState{Rootless: true, User: "gtest"},
+			state:      TunState{Rootless: true, User: "gtest", Admin: sudoUdev},
 			wantStatus: hostcheck.Fail,
 			wantDetail: "/dev/net/tun does not exist",
 			wantFix:    []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"},
 		},
 		{
 			name:       "missing for root",
-			state:      TunState{User: "root"},
+			state:      TunState{User: "root", Admin: AdminAccess{Udev: true}},
 			wantStatus: hostcheck.Warn,
 			wantDetail: "/dev/net/tun does not exist",
-			wantFix:    []string{"sudo modprobe tun", "# inside a container, start it with --device /dev/net/tun"},
+			wantFix:    []string{"# as root: modprobe tun", "# inside a container, start it with --device /dev/net/tun"},
 		},
 		{
 			name:       "regular file",
-			state:      TunState{Rootless: true, User: "gtest", Exists: true, Mode: 0o644, Owner: "root", Group: "root"},
+			state:      TunState{Rootless: true, User: "gtest", Exists: true, Mode: 0o644, Owner: "root", Group: "root", Admin: sudoUdev},
 			wantStatus: hostcheck.Fail,
 			wantDetail: "/dev/net/tun is -rw-r--r-- root:root, not a character device",
-			wantFix:    []string{"# remove it and load the tun module: sudo rm /dev/net/tun && sudo modprobe tun"},
+			wantFix:    []string{"# remove it and load the tun module", "sudo rm /dev/net/tun", "sudo modprobe tun"},
 		},
 	}
 	for _, tt := range tests {
@@ -102,6 +103,67 @@ func TestTunResult(t *testing.T) {
 				t.Errorf("fix (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestTunModeFix(t *testing.T) {
+	udevRule := `echo 'KERNEL=="tun", MODE="0666"' | sudo tee /etc/udev/rules.d/70-gocker-tun.rules`
+	noUdev := "# this host runs no udev, so the mode resets at reboot: set it in the boot scripts"
+	tests := []struct {
+		name  string
+		admin AdminAccess
+		want  []string
+	}{
+		{"sudo and udev", AdminAccess{Sudo: true, Udev: true}, []string{"sudo chmod 0666 /dev/net/tun", udevRule}},
+		{"udev without sudo", AdminAccess{Udev: true}, []string{
+			"# as root: chmod 0666 /dev/net/tun",
+			`# as root: echo 'KERNEL=="tun", MODE="0666"' > /etc/udev/rules.d/70-gocker-tun.rules`,
+		}},
+		{"sudo without udev", AdminAccess{Sudo: true}, []string{"sudo chmod 0666 /dev/net/tun", noUdev}},
+		{"neither", AdminAccess{}, []string{"# as root: chmod 0666 /dev/net/tun", noUdev}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, TunModeFix(tt.admin)); diff != "" {
+				t.Errorf("fix (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewAdminAccess(t *testing.T) {
+	tests := []struct {
+		name               string
+		sudoOnPath         bool
+		euid               int
+		runUdev, udevRules bool
+		want               AdminAccess
+	}{
+		{"user with sudo and udev", true, 1000, true, true, AdminAccess{Sudo: true, Udev: true}},
+		{"root with sudo", true, 0, false, false, AdminAccess{}},
+		{"user without sudo", false, 1000, false, false, AdminAccess{}},
+		{"udev rules directory only", false, 1000, false, true, AdminAccess{Udev: true}},
+		{"udev runtime directory only", false, 1000, true, false, AdminAccess{Udev: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewAdminAccess(tt.sudoOnPath, tt.euid, tt.runUdev, tt.udevRules); got != tt.want {
+				t.Errorf("NewAdminAccess = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTunResultWithoutSudoOrUdev(t *testing.T) {
+	state := TunState{Rootless: true, User: "gtest", Exists: true, Mode: charDevice | 0o600, Owner: "root", Group: "root",
+		OpenErr: syscall.EACCES}
+	for _, line := range TunResult(state).Fix {
+		if strings.Contains(line, "sudo") {
+			t.Errorf("fix line %q uses sudo, which this host lacks", line)
+		}
+		if strings.Contains(line, "udev/rules.d") {
+			t.Errorf("fix line %q writes a udev rule, but this host runs no udev", line)
+		}
 	}
 }
 

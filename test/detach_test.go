@@ -335,7 +335,8 @@ func TestInspectFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.runDetached(t, "--name", "ins", "-e", "A=1", "-v", dir+":/data:ro", "--restart", "on-failure:3",
-		"--log-opt", "max-size=1m", "busybox", "sleep", "1000")
+		"--log-opt", "max-size=1m", "--network", "none", "--read-only", "--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN",
+		"--dns", "192.0.2.53", "--add-host", "db:192.0.2.9", "--init", "busybox", "sleep", "1000")
 	var inspect []struct {
 		ID      string `json:"Id"`
 		Name    string
@@ -404,6 +405,19 @@ func TestInspectFormat(t *testing.T) {
 		"{{join .Config.Cmd \"+\"}}": "sleep+1000",
 		"{{upper .State.Status}}":    "RUNNING",
 		"{{index .Config.Env 1}}":    "A=1",
+
+		"{{json .HostConfig.Binds}}":        `["` + dir + `:/data:ro"]`,
+		"{{.HostConfig.NetworkMode}}":       "none",
+		"{{.HostConfig.ReadonlyRootfs}}":    "true",
+		"{{json .HostConfig.CapAdd}}":       `["NET_ADMIN"]`,
+		"{{json .HostConfig.CapDrop}}":      `["CHOWN"]`,
+		"{{json .HostConfig.Dns}}":          `["192.0.2.53"]`,
+		"{{json .HostConfig.ExtraHosts}}":   `["db:192.0.2.9"]`,
+		"{{.HostConfig.Init}}":              "true",
+		"{{.HostConfig.AutoRemove}}":        "false",
+		"{{json .HostConfig.PortBindings}}": "{}",
+		"{{.HostConfig.Memory}}":            "0",
+		"{{.HostConfig.PidsLimit}}":         "<no value>",
 	}
 	for format, want := range tests {
 		if got := g.field(t, "ins", format); got != want {

@@ -189,6 +189,17 @@ func TestRmiForceUntagsUsedImage(t *testing.T) {
 	if fields := strings.Fields(rows[1]); fields[0] != "<none>" || fields[1] != "<none>" || fields[2] != id[7:19] {
 		t.Errorf("images row = %q, want <none> <none> %s", rows[1], id[7:19])
 	}
+	// --force cannot untag an image without tags, so both forms advise
+	// only removing the container.
+	for _, args := range [][]string{{"rmi", id[7:19]}, {"rmi", "-f", id[7:19]}} {
+		stderr := g.fails(1, args...)
+		if !strings.Contains(stderr, "gocker rm user") {
+			t.Errorf("%s: %q, want the command that removes the container", strings.Join(args, " "), stderr)
+		}
+		if strings.Contains(stderr, "--force") {
+			t.Errorf("%s: %q suggests --force, which does not remove the image", strings.Join(args, " "), stderr)
+		}
+	}
 	if got := g.ok("start", "-a", "user"); got != "" {
 		t.Errorf("start -a of the container printed %q", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -166,9 +167,11 @@ func TestRunLimitsInvalid(t *testing.T) {
 		{[]string{"--memory-swap", "128m"}, "invalid --memory-swap 128m: it limits memory plus swap, so it needs --memory too"},
 		{[]string{"-m", "64m", "--memory-swap", "32m"}, "invalid --memory-swap 32m"},
 		{[]string{"--cpus", "lots"}, `invalid --cpus: "lots" is not a number of CPUs`},
-		{[]string{"--cpus", "4096"}, "invalid --cpus 4096.00: this host has"},
+		{[]string{"--cpus", "4096"}, "invalid --cpus 4096: this host has"},
+		{[]string{"--cpus", "999"}, "CPUs online, so use at most"},
 		{[]string{"--cpu-shares", "1"}, "invalid --cpu-shares 1: use 2 to 262144"},
-		{[]string{"--cpu-shares", "many"}, `invalid value "many" for flag -cpu-shares`},
+		{[]string{"--cpu-shares", "many"}, `invalid argument "many" for "-c, --cpu-shares" flag: expected an integer`},
+		{[]string{"--pids-limit", "x"}, `invalid argument "x" for "--pids-limit" flag: expected an integer`},
 		{[]string{"--cpuset-cpus", "0-9999"}, `invalid --cpuset-cpus "0-9999"`},
 		{[]string{"--pids-limit", "-7"}, "invalid --pids-limit -7"},
 	}
@@ -279,6 +282,17 @@ func TestRunLimits(t *testing.T) {
 		id, state := g.state(t)
 		if state["OOMKilled"] != false {
 			t.Errorf("OOMKilled = %v after a normal exit", state["OOMKilled"])
+		}
+		inspected := map[string]string{
+			"Memory": "67108864", "MemorySwap": "100663296", "NanoCpus": "500000000", "CpuShares": "512", "PidsLimit": "32",
+		}
+		if slices.Contains(args, "--cpuset-cpus") {
+			inspected["CpusetCpus"] = "0"
+		}
+		for field, want := range inspected {
+			if got := g.field(t, id, "{{.HostConfig."+field+"}}"); got != want {
+				t.Errorf("inspect HostConfig.%s = %q, want %q", field, got, want)
+			}
 		}
 		g.checkRemoved(t, h, id)
 	})

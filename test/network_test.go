@@ -562,6 +562,9 @@ func TestBridgeNetwork(t *testing.T) {
 	if got := g.field(t, "web", "{{json .NetworkSettings.Ports}}"); got != `{"7/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}],"7/udp":[{"HostIp":"0.0.0.0","HostPort":"8081"}]}` {
 		t.Errorf("inspect NetworkSettings.Ports = %s", got)
 	}
+	if got := g.field(t, "web", "{{json .HostConfig.PortBindings}}"); got != `{"7/tcp":[{"HostIp":"","HostPort":"8080"}],"7/udp":[{"HostIp":"","HostPort":"8081"}]}` {
+		t.Errorf("inspect HostConfig.PortBindings = %s", got)
+	}
 	mac := g.field(t, "web", "{{.NetworkSettings.MacAddress}}")
 	if !regexp.MustCompile(`^([0-9a-f]{2}:){5}[0-9a-f]{2}$`).MatchString(mac) {
 		t.Errorf("inspect NetworkSettings.MacAddress = %q, want a MAC address", mac)
@@ -730,6 +733,14 @@ func TestUserModeNeedsTun(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("error %q does not mention %q", out, want)
 		}
+	}
+	// The fix uses sudo only where the user's PATH has it.
+	hasSudo := false
+	for _, dir := range filepath.SplitList(cmd.Env[0][len("PATH="):]) {
+		hasSudo = hasSudo || exists(filepath.Join(dir, "sudo"))
+	}
+	if !hasSudo && strings.Contains(string(out), "sudo") {
+		t.Errorf("error %q suggests sudo, which is not installed", out)
 	}
 	if ids := g.lines(g.try("ps", "-aq")); len(ids) != 0 {
 		t.Errorf("the failed run left containers: %v", ids)

@@ -206,6 +206,15 @@ func TestRunUnknownUserLeavesNothing(t *testing.T) {
 		t.Errorf("ps -a -q = %v after the failed run, want no containers", ids)
 	}
 
+	// A user with two colons is invalid syntax, not a group named "2:3".
+	stderr := g.fails(125, "run", "-u", "1:2:3", "alpine", "true")
+	if !strings.Contains(stderr, `invalid --user "1:2:3"`) || !strings.Contains(stderr, "USER[:GROUP]") {
+		t.Errorf("run -u 1:2:3: stderr = %q, want the value and the USER[:GROUP] syntax", stderr)
+	}
+	if ids := g.lines(g.try("ps", "-a", "-q")); len(ids) != 0 {
+		t.Errorf("ps -a -q = %v after run -u 1:2:3, want no containers", ids)
+	}
+
 	// A missing command (127) keeps the container, as in Docker.
 	g.fails(127, "run", "--name", "nf", "alpine", "no-such-command")
 	if got := g.field(t, "nf", "{{.State.Status}} {{.State.ExitCode}}"); got != "created 127" {

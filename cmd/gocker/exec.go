@@ -50,6 +50,9 @@ func execAction(c *cli.Context) error {
 	if opts.WorkingDir != "" && !filepath.IsAbs(opts.WorkingDir) {
 		return &exitError{code: 125, err: fmt.Errorf("invalid --workdir %q: the working directory must be an absolute path", opts.WorkingDir)}
 	}
+	if err := container.ValidateUser(opts.User); err != nil {
+		return &exitError{code: 125, err: err}
+	}
 	if opts.Tty && opts.Interactive && !opts.Detach && !term.IsTerminal(int(os.Stdin.Fd())) {
 		return &exitError{code: 125, err: container.ErrNotATerminal}
 	}

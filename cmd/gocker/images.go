@@ -15,7 +15,7 @@ var imagesCommand = &cli.Command{
 	Usage:     "list images",
 	ArgsUsage: "[REPOSITORY[:TAG]]",
 	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list all images (gocker keeps no intermediate images, so this is the default)"},
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list all images, the same as without --all because gocker keeps no intermediate images"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print image ids only"},
 		&cli.BoolFlag{Name: "no-trunc", Usage: "print full image ids"},
 		&cli.BoolFlag{Name: "digests", Usage: "show the repository digests"},

@@ -7,7 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gocker/gocker/reexec"
 	"github.com/urfave/cli/v2"
@@ -36,8 +40,24 @@ func run(args []string) int {
 // the package-level commands unless the same flag is there already.
 var helpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 
+// defaultFlagStringer is urfave/cli's own formatting of a flag's help
+// line, which flagHelpLine wraps.
+var defaultFlagStringer = cli.FlagStringer
+
+// flagHelpLine formats a flag's help line as urfave/cli does, without
+// "(default: false)" on boolean flags: a flag that is off unless given
+// needs no default.
+func flagHelpLine(f cli.Flag) string {
+	line := defaultFlagStringer(f)
+	if _, ok := f.(*cli.BoolFlag); ok {
+		line = strings.Replace(line, " (default: false)", "", 1)
+	}
+	return line
+}
+
 func newApp() *cli.App {
 	cli.HelpFlag = helpFlag
+	cli.FlagStringer = flagHelpLine
 	app := &cli.App{
 		Name:                      "gocker",
 		Usage:                     "run containers without a daemon, as an unprivileged user or as root",
@@ -181,11 +201,91 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 			msg = "unknown shorthand flag: -" + name
 		}
 	}
+	if rewritten, ok := flagValueError(c, msg); ok {
+		msg = rewritten
+	}
 	helpName := "gocker"
 	if c.Command != nil && c.Command.HelpName != "" {
 		helpName = c.Command.HelpName
 	}
 	return &exitError{code: 125, err: errors.New(msg), hint: fmt.Sprintf("See '%s --help'.", helpName)}
+}
+
+// flagValuePattern matches the flag package's errors for a value that does
+// not parse: `invalid value "x" for flag -name: parse error` and
+// `invalid boolean value "x" for -name: parse error`. It is compiled on
+// first use, so that container inits and helpers do not pay for it.
+var flagValuePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-([^ :]+): (.+)$`)
+})
+
+// flagValueError rewrites the flag package's error msg for a value that
+// does not parse as Docker words it, with every name of the flag and the
+// expected kind of value: `invalid argument "x" for "-t, --time" flag:
+// expected an integer`. ok is false for other errors.
+func flagValueError(c *cli.Context, msg string) (string, bool) {
+	m := flagValuePattern().FindStringSubmatch(msg)
+	if m == nil {
+		return "", false
+	}
+	value, err := strconv.Unquote(m[1])
+	if err != nil {
+		return "", false
+	}
+	f := findFlag(c, m[2])
+	if f == nil {
+		return "", false
+	}
+	reason := expectedValue(f)
+	if m[3] == "value out of range" {
+		reason = m[3]
+	}
+	return fmt.Sprintf("invalid argument %q for %q flag: %s", value, flagLabel(f), reason), true
+}
+
+// findFlag returns the flag of c's command, or of the app, that has name
+// as its name or alias, or nil.
+func findFlag(c *cli.Context, name string) cli.Flag {
+	var flags []cli.Flag
+	if c.Command != nil {
+		flags = append(flags, c.Command.Flags...)
+	}
+	flags = append(flags, c.App.Flags...)
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// flagLabel returns the names of f as Docker's errors list them: one-letter
+// names with one dash first, then long names with two, "-t, --time".
+func flagLabel(f cli.Flag) string {
+	var short, long []string
+	for _, name := range f.Names() {
+		if len(name) == 1 {
+			short = append(short, "-"+name)
+		} else {
+			long = append(long, "--"+name)
+		}
+	}
+	return strings.Join(append(short, long...), ", ")
+}
+
+// expectedValue describes the values that flag f takes.
+func expectedValue(f cli.Flag) string {
+	switch f.(type) {
+	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+		return "expected an integer"
+	case *cli.Float64Flag:
+		return "expected a number, such as 1.5"
+	case *cli.DurationFlag:
+		return "expected a duration, such as 10s or 1m30s"
+	case *cli.BoolFlag:
+		return "expected true or false"
+	}
+	return "invalid value"
 }
 
 func commandNotFound(c *cli.Context, name string) {

@@ -119,11 +119,19 @@ func checkMode(mode netstack.Mode, rootless bool) error {
 	case mode.UserMode() && rootless:
 		f, err := os.OpenFile(netstack.TunDevice, os.O_RDWR, 0)
 		if err != nil {
-			return fmt.Errorf("--network %s needs %s, and opening it failed: %w: let users open it (sudo chmod 0666 %s; \"gocker doctor\" shows how to keep it), or run with --network none", mode.Name, netstack.TunDevice, err, netstack.TunDevice)
+			return tunOpenError(mode.Name, err, netstack.HostAdminAccess())
 		}
 		f.Close()
 	}
 	return nil
+}
+
+// tunOpenError is the error of a user-mode network whose tun device the
+// caller cannot open, with the fix that this host allows.
+func tunOpenError(mode string, err error, admin netstack.AdminAccess) error {
+	fix := strings.TrimPrefix(netstack.TunModeFix(admin)[0], "# ")
+	return fmt.Errorf("--network %s needs %s, and opening it failed: %w: let users open it (%s, and \"gocker doctor\" shows how to keep the mode after a reboot), or run with --network none",
+		mode, netstack.TunDevice, err, fix)
 }
 
 func installed(name string) bool {

@@ -14,7 +14,7 @@ var rmiCommand = &cli.Command{
 	Usage:     "remove images",
 	ArgsUsage: "IMAGE [IMAGE...]",
 	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove images that containers use or that have several tags"},
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove an image that has several tags, and untag an image that stopped containers use without removing it (images of running containers stay)"},
 	},
 	Action: rmiAction,
 }

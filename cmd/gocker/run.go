@@ -147,6 +147,9 @@ func (o *runOptions) validate() error {
 	if o.create.Workdir != "" && !filepath.IsAbs(o.create.Workdir) {
 		return fmt.Errorf("invalid --workdir %q: the working directory must be an absolute path", o.create.Workdir)
 	}
+	if err := container.ValidateUser(o.create.User); err != nil {
+		return err
+	}
 	if _, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop); err != nil {
 		return err
 	}
