@@ -183,6 +183,9 @@ func teardownIfUnused(leases *leaseFile) error {
 // firewall table when the lease file records no setup yet.
 func ensureBridge(leases *leaseFile, cfg BridgeConfig, log *slog.Logger) error {
 	st := &leases.state
+	if err := checkBridgeOwner(cfg, leases.path); err != nil {
+		return err
+	}
 	if st.Gateway != "" {
 		if st.Gateway != cfg.Gateway.String() {
 			return fmt.Errorf("bridge %s runs containers with the address %s, not %s: use --bridge-subnet %s, or another --bridge", cfg.Name, st.Gateway, cfg.Gateway, st.Gateway)
@@ -203,6 +206,13 @@ func ensureBridge(leases *leaseFile, cfg BridgeConfig, log *slog.Logger) error {
 		if err := netlink.LinkAdd(br); err != nil {
 			return fmt.Errorf("create bridge %s: %w", cfg.Name, err)
 		}
+		// The kernel ignores an alias in the request that creates a link,
+		// so the alias is set right after.
+		// NOTE: a gocker of another runtime directory that finds the
+		// bridge between the two calls takes it for an administrator's.
+		if err := netlink.LinkSetAlias(br, ownerAlias(leases.path)); err != nil {
+			return fmt.Errorf("set the alias of bridge %s: %w", cfg.Name, err)
+		}
 		link = br
 	case err != nil:
 		return fmt.Errorf("find bridge %s: %w", cfg.Name, err)
@@ -210,6 +220,9 @@ func ensureBridge(leases *leaseFile, cfg BridgeConfig, log *slog.Logger) error {
 		st.Gateway = ""
 		return fmt.Errorf("%s is a %s interface, not a bridge: choose another --bridge", cfg.Name, link.Type())
 	default:
+		// A bridge with this lease file's alias is one that gocker created
+		// and a crash left behind, so it goes with the last lease again.
+		st.CreatedBridge = link.Attrs().Alias == ownerAlias(leases.path)
 		if err := leases.save(); err != nil {
 			return err
 		}

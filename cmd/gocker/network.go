@@ -86,6 +86,13 @@ func parseRunNetwork(c *cli.Context) (runNetwork, error) {
 		if err != nil {
 			return n, err
 		}
+		dir, err := netStateDir()
+		if err != nil {
+			return n, err
+		}
+		if err := netstack.CheckBridgeOwner(cfg, dir); err != nil {
+			return n, err
+		}
 		n.config.Bridge, n.config.BridgeSubnet = cfg.Name, cfg.Gateway.String()
 	}
 	return n, nil
