@@ -159,7 +159,8 @@ func sweepLeases(leases *leaseFile, log *slog.Logger) {
 }
 
 // teardownIfUnused deletes the bridge's table, and the bridge when gocker
-// created it, once no lease remains.
+// created it, once no lease remains, and turns IPv4 forwarding off again
+// when gocker turned it on (see restoreForwarding).
 func teardownIfUnused(leases *leaseFile) error {
 	if len(leases.state.Leases) > 0 || leases.state.Gateway == "" {
 		return nil
@@ -173,6 +174,9 @@ func teardownIfUnused(leases *leaseFile) error {
 				return fmt.Errorf("delete bridge %s: %w", leases.state.Bridge, err)
 			}
 		}
+	}
+	if err := restoreForwarding(leases); err != nil {
+		return err
 	}
 	leases.state.Gateway = ""
 	leases.state.CreatedBridge = false
@@ -230,6 +234,9 @@ func ensureBridge(leases *leaseFile, cfg BridgeConfig, log *slog.Logger) error {
 	if err := configureBridge(link, cfg); err != nil {
 		return err
 	}
+	if err := enableForwarding(leases); err != nil {
+		return err
+	}
 	return createNATTable(cfg)
 }
 
@@ -241,17 +248,11 @@ func configureBridge(link netlink.Link, cfg BridgeConfig) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up bridge %s: %w", cfg.Name, err)
 	}
-	// Containers reach other networks through the host, which routes
-	// their packets; loopback-sourced packets of published ports leave
-	// through the bridge (see nat_linux.go).
-	sysctls := []string{
-		"/proc/sys/net/ipv4/ip_forward",
-		"/proc/sys/net/ipv4/conf/" + cfg.Name + "/route_localnet",
-	}
-	for _, path := range sysctls {
-		if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
-			return fmt.Errorf("enable %s: %w", path, err)
-		}
+	// Loopback-sourced packets of published ports leave through the
+	// bridge (see nat_linux.go).
+	path := "/proc/sys/net/ipv4/conf/" + cfg.Name + "/route_localnet"
+	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+		return fmt.Errorf("enable %s: %w", path, err)
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type bridgeState struct {
 	// CreatedBridge is set when gocker created the bridge, which it then
 	// deletes with the last lease; a bridge the administrator made stays.
 	CreatedBridge bool `json:"created_bridge,omitempty"`
+	// EnabledForwarding is set when net.ipv4.ip_forward was 0 and gocker
+	// set it to 1 for the bridge.
+	EnabledForwarding bool `json:"enabled_forwarding,omitempty"`
 	// Leases are the containers on the bridge, by container id.
 	Leases map[string]*lease `json:"leases"`
 }

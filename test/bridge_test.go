@@ -3,6 +3,7 @@
 package test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,37 @@ func sendFromNetns(t *testing.T, netns, proto, addr, msg string) (string, error)
 		}
 	}
 	return strings.TrimSpace(out), err
+}
+
+// ipForward returns net.ipv4.ip_forward of a network namespace.
+func ipForward(t *testing.T, netns string) string {
+	t.Helper()
+	out, err := inNetns(t, netns, "cat", "/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatalf("read ip_forward in %s: %v: %s", netns, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+func setIPForward(t *testing.T, netns, value string) {
+	t.Helper()
+	if out, err := inNetns(t, netns, "sh", "-c", "echo "+value+" > /proc/sys/net/ipv4/ip_forward"); err != nil {
+		t.Fatalf("set ip_forward in %s: %v: %s", netns, err, out)
+	}
+}
+
+// containerAddress returns the eth0 address that a container printed
+// with "ip -o -4 addr show eth0".
+func containerAddress(t *testing.T, e *execution) string {
+	t.Helper()
+	var m []string
+	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		m = regexp.MustCompile(`inet (172\.18\.0\.\d+)/24`).FindStringSubmatch(e.stdout.String())
+	}
+	if m == nil {
+		t.Fatalf("container output %q shows no address in 172.18.0.0/24", e.stdout.String())
+	}
+	return m[1]
 }
 
 func TestBridgeOwnedByOtherRuntimeDir(t *testing.T) {
@@ -63,4 +95,30 @@ func TestBridgeOwnedByOtherRuntimeDir(t *testing.T) {
 	}
 	assertNoLeases(t, first)
 	assertNoLeases(t, second)
+}
+
+func TestBridgeRestoresIPForward(t *testing.T) {
+	g := newRootful(t)
+	g.busybox(t)
+	// A new namespace copies IPv4 settings from the host's, so the test
+	// sets the value it starts from.
+	setIPForward(t, g.netns, "0")
+
+	e, pid := startContainer(t, g, "--name", "fwd", "busybox", "sh", "-c", "ip -o -4 addr show eth0; sleep 600")
+	containerAddress(t, e)
+	if got := ipForward(t, g.netns); got != "1" {
+		t.Errorf("ip_forward while a bridge container runs = %s, want 1", got)
+	}
+	stopContainer(t, g, e, pid, "fwd")
+	if got := ipForward(t, g.netns); got != "0" {
+		t.Errorf("ip_forward after the last container = %s, want 0 again", got)
+	}
+
+	// A value of 1 that gocker found stays.
+	setIPForward(t, g.netns, "1")
+	g.ok("run", "--rm", "busybox", "true")
+	if got := ipForward(t, g.netns); got != "1" {
+		t.Errorf("ip_forward that was 1 before the container = %s, want 1", got)
+	}
+	assertNoLeases(t, g)
 }
