@@ -26,6 +26,10 @@ import (
 //	    ip saddr 172.18.0.0/24 oifname != "gocker0" masquerade
 //	    ip saddr 127.0.0.0/8 oifname "gocker0" masquerade
 //	    ip saddr 172.18.0.0/24 oifname "gocker0" ct status dnat masquerade }
+//	  chain forward { type filter hook forward priority filter;
+//	    oifname "gocker0" iifname != "gocker0" ct state established,related accept
+//	    oifname "gocker0" iifname != "gocker0" ct status dnat accept
+//	    oifname "gocker0" iifname != "gocker0" drop }
 //	}
 //
 // The table is created with the first lease and deleted with the last, so
@@ -38,6 +42,13 @@ import (
 // (hairpin NAT): without it, the container that serves the port would
 // answer the client container directly, from an address the client did
 // not connect to.
+//
+// The forward chain lets other networks reach containers only through
+// published ports, as Docker 28 and later do: a host that routes the
+// bridge's subnet to this namespace reaches no other container port.
+// Packets between containers enter and leave through the bridge, so the
+// chain passes them, and it lets in the replies of containers' outbound
+// connections.
 //
 // NOTE: a DROP policy or rule in another table's forward chain (Docker
 // sets the iptables FORWARD policy to DROP) still drops the bridge's
@@ -110,10 +121,45 @@ func createNATTable(cfg BridgeConfig) error {
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
 		&expr.Masq{},
 	)})
+	addForwardChain(conn, t, cfg.Name)
 	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("create nftables table %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// addForwardChain adds the filter chain that drops forwarded packets to
+// the bridge except replies and connections to published ports.
+func addForwardChain(conn *nftables.Conn, t *nftables.Table, bridge string) {
+	forward := conn.AddChain(&nftables.Chain{
+		Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter,
+	})
+	intoBridge := func(exprs ...expr.Any) []expr.Any {
+		return append([]expr.Any{
+			&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(bridge)},
+			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(bridge)},
+		}, exprs...)
+	}
+	conn.AddRule(&nftables.Rule{Table: t, Chain: forward, Exprs: intoBridge(
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+		&expr.Verdict{Kind: expr.VerdictAccept},
+	)})
+	conn.AddRule(&nftables.Rule{Table: t, Chain: forward, Exprs: intoBridge(
+		&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ctStatusDstNAT), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+		&expr.Verdict{Kind: expr.VerdictAccept},
+	)})
+	conn.AddRule(&nftables.Rule{Table: t, Chain: forward, Exprs: intoBridge(
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	)})
 }
 
 // deleteNATTable deletes the bridge's table when it exists.

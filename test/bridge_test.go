@@ -122,3 +122,36 @@ func TestBridgeRestoresIPForward(t *testing.T) {
 	}
 	assertNoLeases(t, g)
 }
+
+func TestBridgeDropsUnpublishedPorts(t *testing.T) {
+	g := newRootful(t)
+	g.busybox(t)
+	up := newUplink(t, g.netns)
+	// The uplink routes the bridge's subnet to the test namespace, as a
+	// neighbour on the same network could.
+	run(t, "ip", "-n", up.name, "route", "add", "172.18.0.0/24", "via", "198.51.100.1")
+
+	e, pid := startContainer(t, g, "--name", "web", "-v", echoMount(t), "-p", "8080:7",
+		"busybox", "sh", "-c", "ip -o -4 addr show eth0; "+echoServers)
+	addr := containerAddress(t, e)
+	if out, err := sendFromNetns(t, up.name, "tcp", "198.51.100.1:8080", "published"); out != "echo:published" {
+		t.Errorf("published port from the uplink = %q (%v)", out, err)
+	}
+	for _, proto := range []string{"tcp", "udp"} {
+		out, err := inNetns(t, up.name, netecho(t), "send", proto, addr+":7", "direct")
+		if err == nil || strings.Contains(out, "echo:direct") {
+			t.Errorf("unpublished %s port %s:7 from the uplink answered %q, want no answer", proto, addr, out)
+		}
+	}
+	// Containers on the bridge still reach each other, and the outside.
+	out := g.ok("run", "--rm", "-v", echoMount(t), "busybox", "/netecho", "send", "tcp", addr+":7", "peer")
+	if out != "echo:peer\n" {
+		t.Errorf("answer from the other container = %q, want echo:peer", out)
+	}
+	out = g.ok("run", "--rm", "-v", echoMount(t), "busybox", "/netecho", "send", "tcp", up.server, "out")
+	if out != "echo:out\n" {
+		t.Errorf("outbound answer = %q, want echo:out", out)
+	}
+	stopContainer(t, g, e, pid, "web")
+	assertNoLeases(t, g)
+}
