@@ -11,12 +11,17 @@ ACTIONLINT := v1.7.12
 export PATH := /usr/local/go/bin:$(PATH)
 
 PREFIX   ?= /usr/local
+# DESTDIR is prepended to every installed path, for packaging. APPARMOR
+# chooses whether install writes the AppArmor profile: auto (where this
+# host restricts unprivileged user namespaces), 1 (always) or 0 (never).
+DESTDIR  ?=
+APPARMOR ?= auto
 
 .PHONY: help build install demo test test-unit test-e2e test-vm test-setup bench bench-limits lint clean
 
 help:
 	@echo "make build      build $(BIN)"
-	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker, with an AppArmor profile where Ubuntu needs one (as root)"
+	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker, with an AppArmor profile where Ubuntu needs one (as root; DESTDIR, PREFIX, APPARMOR=auto|1|0)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start and exec latency, monitor memory, pull and published-port throughput, side by side with podman, runc and the floors (as root)"
@@ -28,7 +33,7 @@ build:
 	$(GO) build -trimpath -buildvcs=false -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
 
 install: build
-	PREFIX=$(PREFIX) BIN=$(BIN) ./scripts/install.sh
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) APPARMOR=$(APPARMOR) BIN=$(BIN) ./scripts/install.sh
 
 demo: build
 	./scripts/demo.sh

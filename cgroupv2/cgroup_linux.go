@@ -75,7 +75,9 @@ func Create(ctx context.Context, opts Options) (Cgroup, error) {
 		s.Rootless = true
 		return nil, CheckSupport(s, opts.Resources)
 	case mode == ModeUnknown:
-		return nil, CheckSupport(State{Mode: mode}, opts.Resources)
+		s := State{Mode: mode}
+		readHiddenCgroups(&s)
+		return nil, CheckSupport(s, opts.Resources)
 	}
 	return createV1(opts)
 }

@@ -61,6 +61,14 @@ type State struct {
 	// BusAddress is $DBUS_SESSION_BUS_ADDRESS, which gocker uses instead
 	// of BusPath when it is set.
 	BusAddress string
+	// CgroupsHidden is true when the caller sees no cgroup hierarchy in
+	// a mount namespace other than PID 1's, which has cgroup mounts (see
+	// [CgroupsHidden]). It is false for callers that cannot read
+	// /proc/1/mountinfo, usually all but root.
+	CgroupsHidden bool
+	// NetnsName is the name in /run/netns of the caller's network
+	// namespace, "" when no name there is bound to it.
+	NetnsName string
 }
 
 // Results decides what the host's cgroups allow: a row for the mode and
@@ -79,14 +87,39 @@ func modeResult(s State) hostcheck.Result {
 		res.Detail = "hybrid: cgroup v1 controllers, cgroup2 without controllers at /sys/fs/cgroup/unified; own cgroup (memory) " + s.OwnCgroup
 	case ModeLegacy:
 		res.Detail = "cgroup v1; own cgroup (memory) " + s.OwnCgroup
-	default:
+	case ModeUnknown:
 		res.Detail = "no cgroup hierarchy at /sys/fs/cgroup"
+		if s.CgroupsHidden {
+			res.Detail += " in this mount namespace, but PID 1's mount namespace has cgroup mounts"
+		}
 	}
 	return res
 }
 
+// hiddenCgroupsReason and hiddenCgroupsFix explain a mount namespace
+// without the host's cgroup mounts (State.CgroupsHidden).
+const hiddenCgroupsReason = "this command's mount namespace has no cgroup mounts at /sys/fs/cgroup, but PID 1's has them " +
+	"(\"ip netns exec\" makes such a namespace with a fresh /sys)"
+
+func hiddenCgroupsFix(s State) []string {
+	name := s.NetnsName
+	if name == "" {
+		name = "NAME"
+	}
+	return []string{
+		fmt.Sprintf("# run gocker as nsenter --net=/run/netns/%s -- gocker ... instead of ip netns exec %s gocker ...", name, name),
+		"# or mount the cgroup hierarchies that /proc/1/mountinfo lists in this mount namespace",
+	}
+}
+
 func limitsResult(s State) hostcheck.Result {
 	switch {
+	case s.Mode == ModeUnknown && s.CgroupsHidden:
+		return hostcheck.Result{
+			Check: "cgroup-limits", Status: hostcheck.Warn,
+			Detail: hiddenCgroupsReason + ", so resource limits cannot be enforced; containers without limits still run",
+			Fix:    hiddenCgroupsFix(s),
+		}
 	case s.Mode == ModeUnknown:
 		return hostcheck.Result{
 			Check: "cgroup-limits", Status: hostcheck.Warn,

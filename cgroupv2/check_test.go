@@ -302,3 +302,47 @@ func TestUserManagerDetail(t *testing.T) {
 		})
 	}
 }
+
+func TestHiddenCgroupsMessages(t *testing.T) {
+	hidden := State{Mode: ModeUnknown, User: "root", CgroupsHidden: true, NetnsName: "blue"}
+	wantFix := []string{
+		"# run gocker as nsenter --net=/run/netns/blue -- gocker ... instead of ip netns exec blue gocker ...",
+		"# or mount the cgroup hierarchies that /proc/1/mountinfo lists in this mount namespace",
+	}
+
+	limits := limitsResult(hidden)
+	if !strings.Contains(limits.Detail, "mount namespace has no cgroup mounts at /sys/fs/cgroup") {
+		t.Errorf("cgroup-limits detail = %q, want the mount namespace named as the cause", limits.Detail)
+	}
+	if diff := cmp.Diff(wantFix, limits.Fix); diff != "" {
+		t.Errorf("cgroup-limits fix (-want +got):\n%s", diff)
+	}
+	if mode := modeResult(hidden); !strings.Contains(mode.Detail, "PID 1's mount namespace has cgroup mounts") {
+		t.Errorf("cgroup detail = %q, want PID 1's cgroup mounts named", mode.Detail)
+	}
+
+	err := CheckSupport(hidden, Resources{Memory: 32 << 20})
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("CheckSupport = %v, want an *UnsupportedError", err)
+	}
+	if strings.Contains(ue.Reason, "no cgroup hierarchy is mounted") {
+		t.Errorf("reason = %q, want the mount namespace, not a missing mount, as the cause", ue.Reason)
+	}
+	if diff := cmp.Diff(wantFix, ue.Fix); diff != "" {
+		t.Errorf("CheckSupport fix (-want +got):\n%s", diff)
+	}
+
+	unnamed := hidden
+	unnamed.NetnsName = ""
+	if fix := limitsResult(unnamed).Fix; len(fix) == 0 || !strings.Contains(fix[0], "nsenter --net=/run/netns/NAME") {
+		t.Errorf("fix without a netns name = %q, want NAME as a placeholder", fix)
+	}
+
+	// A host without cgroups keeps the advice to mount cgroup2.
+	plain := State{Mode: ModeUnknown, User: "root"}
+	err = CheckSupport(plain, Resources{Memory: 32 << 20})
+	if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "no cgroup hierarchy is mounted at /sys/fs/cgroup") {
+		t.Errorf("CheckSupport without cgroups = %v, want no cgroup hierarchy mounted", err)
+	}
+}

@@ -56,6 +56,9 @@ func readState() State {
 	mode, _ := DetectMode()
 	id := userns.CurrentIdentity()
 	s := State{Mode: mode, Rootless: userns.Rootless(), User: id.Name, UID: id.UID}
+	if mode == ModeUnknown {
+		readHiddenCgroups(&s)
+	}
 	if s.User == "" {
 		s.User = strconv.Itoa(id.UID)
 	}
@@ -74,6 +77,46 @@ func readState() State {
 	s.BusPath, s.BusExists = userBus(id.UID)
 	s.BusAddress = os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	return s
+}
+
+// readHiddenCgroups fills s.CgroupsHidden and, when the host's cgroups are
+// hidden, s.NetnsName, for a caller that sees no cgroup hierarchy.
+// Only root can read PID 1's mountinfo.
+func readHiddenCgroups(s *State) {
+	self, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer self.Close()
+	pid1, err := os.Open("/proc/1/mountinfo")
+	if err != nil {
+		return
+	}
+	defer pid1.Close()
+	s.CgroupsHidden = CgroupsHidden(self, pid1)
+	if s.CgroupsHidden {
+		s.NetnsName = netnsName()
+	}
+}
+
+// netnsName returns the name in /run/netns ("ip netns add") that is bound
+// to the caller's network namespace, or "" when none is.
+func netnsName() string {
+	var own unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &own); err != nil {
+		return ""
+	}
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join("/run/netns", e.Name()), &st) == nil && st.Dev == own.Dev && st.Ino == own.Ino {
+			return e.Name()
+		}
+	}
+	return ""
 }
 
 // rootControllers returns the controllers root could limit a container

@@ -113,3 +113,53 @@ func unescapeMountinfo(s string) string {
 	}
 	return b.String()
 }
+
+// mountinfoSummary contains the mount ids of a mountinfo file and whether
+// it lists a cgroup or cgroup2 mount.
+type mountinfoSummary struct {
+	ids       map[string]bool
+	hasCgroup bool
+}
+
+// summarizeMountinfo parses a mountinfo file (proc(5), /proc/PID/mountinfo).
+func summarizeMountinfo(r io.Reader) (mountinfoSummary, error) {
+	sum := mountinfoSummary{ids: map[string]bool{}}
+	scanner := bufio.NewScanner(r)
+	for n := 1; scanner.Scan(); n++ {
+		fields := strings.Fields(scanner.Text())
+		sep := slices.Index(fields, "-")
+		if sep < 6 || len(fields) < sep+2 {
+			return sum, fmt.Errorf("line %d: %q is not a mountinfo line", n, scanner.Text())
+		}
+		sum.ids[fields[0]] = true
+		if fstype := fields[sep+1]; fstype == "cgroup" || fstype == "cgroup2" {
+			sum.hasCgroup = true
+		}
+	}
+	return sum, scanner.Err()
+}
+
+// CgroupsHidden decides, from the mountinfo files of the caller and of PID
+// 1, whether the caller runs in a mount namespace other than PID 1's while
+// PID 1's has cgroup mounts, as under "ip netns exec", which mounts a fresh
+// sysfs at /sys in a new mount namespace. Mount ids are unique among the
+// live mounts of the host and a new mount namespace gets copies with new
+// ids, so two files without a common id belong to different namespaces.
+// This works where /proc/1/ns/mnt is unreadable but /proc/1/mountinfo is
+// not. An empty or invalid file decides nothing, so the result is false.
+func CgroupsHidden(self, pid1 io.Reader) bool {
+	selfMounts, err := summarizeMountinfo(self)
+	if err != nil || len(selfMounts.ids) == 0 {
+		return false
+	}
+	pid1Mounts, err := summarizeMountinfo(pid1)
+	if err != nil || !pid1Mounts.hasCgroup {
+		return false
+	}
+	for id := range selfMounts.ids {
+		if pid1Mounts.ids[id] {
+			return false
+		}
+	}
+	return true
+}

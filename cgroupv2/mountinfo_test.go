@@ -100,3 +100,42 @@ func FuzzParseV1Mounts(f *testing.F) {
 		}
 	})
 }
+
+func TestCgroupsHidden(t *testing.T) {
+	// A copy of the host's mount namespace, with a fresh sysfs at /sys as
+	// "ip netns exec" mounts it: new mount ids, no cgroup mounts visible.
+	const netnsExec = `501 500 253:0 / / rw,relatime - ext4 /dev/vda rw
+502 501 0:50 / /sys rw,relatime - sysfs sysfs rw
+`
+	// The same copy where the fresh sysfs covers the copied cgroup mounts,
+	// which mountinfo still lists.
+	const covered = `501 500 253:0 / / rw,relatime - ext4 /dev/vda rw
+531 501 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+535 531 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+560 501 0:50 / /sys rw,relatime - sysfs sysfs rw
+`
+	const unified = "23 1 253:0 / / rw - ext4 /dev/vda rw\n30 23 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+	const noCgroups = "23 1 253:0 / / rw - ext4 /dev/vda rw\n24 23 0:21 / /sys rw - sysfs sysfs rw\n"
+	tests := []struct {
+		name       string
+		self, pid1 string
+		want       bool
+	}{
+		{"other namespace on a hybrid host", netnsExec, hybridMountinfo, true},
+		{"covered cgroup mounts", covered, hybridMountinfo, true},
+		{"other namespace on a unified host", netnsExec, unified, true},
+		{"PID 1's namespace", hybridMountinfo, hybridMountinfo, false},
+		{"PID 1's namespace without cgroups", noCgroups, noCgroups, false},
+		{"host without cgroups", netnsExec, noCgroups, false},
+		{"own mountinfo unreadable", "", hybridMountinfo, false},
+		{"PID 1's mountinfo unreadable", netnsExec, "", false},
+		{"PID 1's mountinfo invalid", netnsExec, "not mountinfo\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CgroupsHidden(strings.NewReader(tt.self), strings.NewReader(tt.pid1)); got != tt.want {
+				t.Errorf("CgroupsHidden = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

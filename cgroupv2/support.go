@@ -34,6 +34,8 @@ func CheckSupport(s State, r Resources) error {
 	}
 	all := joinAnd(r.flags())
 	switch {
+	case s.Mode == ModeUnknown && s.CgroupsHidden:
+		return &UnsupportedError{Flags: all, Reason: hiddenCgroupsReason, Fix: hiddenCgroupsFix(s)}
 	case s.Mode == ModeUnknown:
 		res := limitsResult(s)
 		return &UnsupportedError{Flags: all, Reason: "no cgroup hierarchy is mounted at " + Root, Fix: res.Fix}

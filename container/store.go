@@ -316,26 +316,66 @@ const (
 // reconcile corrects the recorded state with what the host shows: a state
 // that says running or restarting while no monitor holds the lock belongs
 // to a monitor that died (SIGKILL, reboot) without recording the exit,
-// and its container died with it through PR_SET_PDEATHSIG.
+// and its container died with it through PR_SET_PDEATHSIG. The first
+// command that finds this writes the corrected state under the monitor
+// lock, so that later commands show the same FinishedAt.
 func (s *Store) reconcile(c *Container) {
 	if c.State.Status != StatusRunning && c.State.Status != StatusRestarting {
 		return
 	}
-	c.State = reconcileState(c.State, lockfile.Held(s.lockPath(c.ID)))
+	if lockfile.Held(s.lockPath(c.ID)) {
+		return
+	}
+	// The monitor's death leaves no trace with its time: the lock and
+	// state files keep the mtimes of their last writes, and the
+	// container's init, which died with the monitor, had no parent left
+	// to observe its exit. The time of this check is the best bound.
+	detected := time.Now().UTC()
+	lock, err := lockfile.TryExclusive(s.lockPath(c.ID))
+	if err != nil {
+		// Another command holds the lock for a moment, or a new monitor
+		// took it since the check: correct only this command's copy.
+		c.State = reconcileState(c.State, false, detected)
+		return
+	}
+	defer lock.Unlock()
+
+	// Another command may have written the correction since the load.
+	var st State
+	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(c.ID), "state.json"), &st); err != nil {
+		c.State = reconcileState(c.State, false, detected)
+		return
+	}
+	c.State = reconcileState(st, false, detected)
+	if st.Status == StatusRunning || st.Status == StatusRestarting {
+		// A command that may not write the record (a read-only store)
+		// still shows the corrected state.
+		_ = s.SaveState(c)
+	}
 }
 
 // reconcileState returns st corrected for whether its monitor still runs.
-func reconcileState(st State, monitorAlive bool) State {
+// A dead monitor's container exited at detected at the latest, and not
+// before it started, so FinishedAt becomes detected (or StartedAt, when the
+// clock went back). A restarting container keeps the FinishedAt of the
+// exit that its monitor recorded.
+func reconcileState(st State, monitorAlive bool, detected time.Time) State {
 	if monitorAlive || (st.Status != StatusRunning && st.Status != StatusRestarting) {
 		return st
+	}
+	if st.Status == StatusRunning || st.FinishedAt.IsZero() || st.FinishedAt.Before(st.StartedAt) {
+		st.FinishedAt = detected
+		if detected.Before(st.StartedAt) {
+			st.FinishedAt = st.StartedAt
+		}
 	}
 	if st.Status == StatusRunning {
 		st.ExitCode = signalExitOffset + 9
 	}
 	st.Status = StatusExited
 	st.Error = "the container's monitor exited without recording the exit status"
-	st.Pid = 0
-	st.MonitorPid = 0
+	st.Pid, st.PidStartTime = 0, 0
+	st.MonitorPid, st.MonitorStartTime = 0, 0
 	return st
 }
 

@@ -13,12 +13,15 @@
 #
 # Environment: PREFIX (default /usr/local), DESTDIR (prepended to every
 # path, for packaging; no profile is loaded then), BIN (default
-# bin/gocker).
+# bin/gocker) and APPARMOR. APPARMOR=auto (the default) writes the
+# profile where this host has the restriction, APPARMOR=1 writes it on any
+# host (for a package built elsewhere), and APPARMOR=0 never writes it.
 set -euo pipefail
 
 PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
 BIN=${BIN:-bin/gocker}
+APPARMOR=${APPARMOR:-auto}
 ABI=/etc/apparmor.d/abi/4.0
 RESTRICT=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
 
@@ -28,8 +31,12 @@ log() { echo "install: $*" >&2; }
 # "userns" to the binary at PATH, and loads it.
 write_profile() {
 	local name=$1 path=$2 file
-	if [ ! -f "$ABI" ] || [ ! -e "$RESTRICT" ]; then
-		log "no AppArmor user namespace restriction here ($ABI or $RESTRICT is missing): no profile needed"
+	if [ "$APPARMOR" = 0 ]; then
+		log "APPARMOR=0: no AppArmor profile written"
+		return 0
+	fi
+	if [ "$APPARMOR" = auto ] && { [ ! -f "$ABI" ] || [ ! -e "$RESTRICT" ]; }; then
+		log "no AppArmor user namespace restriction here ($ABI or $RESTRICT is missing): no profile needed (APPARMOR=1 writes it anyway)"
 		return 0
 	fi
 	file=$DESTDIR/etc/apparmor.d/$name
@@ -45,12 +52,21 @@ write_profile() {
 		}
 	PROFILE
 	log "wrote $file for $path"
-	if [ -z "$DESTDIR" ] && command -v apparmor_parser >/dev/null; then
+	# With APPARMOR=1 the host may lack AppArmor's restriction, and then
+	# the profile is only written.
+	if [ -z "$DESTDIR" ] && [ -e "$RESTRICT" ] && command -v apparmor_parser >/dev/null; then
 		apparmor_parser -r "$file"
 		log "loaded $file"
 	fi
 }
 
+case $APPARMOR in
+auto | 0 | 1) ;;
+*)
+	log "invalid APPARMOR=$APPARMOR: use auto, 1 or 0"
+	exit 2
+	;;
+esac
 if [ "$(id -u)" -ne 0 ] && [ -z "$DESTDIR" ]; then
 	log "run as root (sudo $0): it writes to $PREFIX and /etc/apparmor.d"
 	exit 1

@@ -229,6 +229,39 @@ func TestRunLimitsRootlessOnCgroupV1(t *testing.T) {
 	}
 }
 
+func TestRunLimitsHiddenCgroups(t *testing.T) {
+	if mode, err := cgroupv2.DetectMode(); err != nil || mode == cgroupv2.ModeUnknown {
+		t.Skipf("needs a host with cgroups mounted, this one has %v mode (%v)", mode, err)
+	}
+	g := newRootful(t)
+	g.busybox(t)
+	// A private mount namespace with a fresh sysfs at /sys, as "ip netns
+	// exec" makes, shows no cgroup mounts; the host's /sys stays as it is.
+	g.wrapper = []string{"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", `mount -t sysfs sysfs /sys && exec "$@"`, "sh"}
+
+	stderr := g.fails(125, "run", "--rm", "--network", "none", "--memory", "32m", "busybox", "true")
+	for _, want := range []string{
+		"cannot enforce --memory",
+		"mount namespace has no cgroup mounts at /sys/fs/cgroup",
+		"nsenter --net=/run/netns/" + g.netns,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+		}
+	}
+	if strings.Contains(stderr, "mount cgroup2 at /sys/fs/cgroup") {
+		t.Errorf("stderr = %q, want no advice to mount cgroup2 on a host that has cgroups", stderr)
+	}
+
+	out := g.try("doctor").stdout
+	if row := doctorRow(out, "cgroup-limits"); !strings.Contains(row, "mount namespace has no cgroup mounts at /sys/fs/cgroup") {
+		t.Errorf("doctor row cgroup-limits = %q, want the mount namespace named as the cause\n%s", row, out)
+	}
+	if row := doctorRow(out, "cgroup"); !strings.Contains(row, "PID 1's mount namespace has cgroup mounts") {
+		t.Errorf("doctor row cgroup = %q, want PID 1's cgroup mounts named", row)
+	}
+}
+
 func TestRunCgroupNamespace(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)

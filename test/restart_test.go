@@ -145,7 +145,7 @@ func TestMonitorKilled(t *testing.T) {
 	// The container dies with its monitor (PR_SET_PDEATHSIG).
 	waitGone(t, pid)
 	out := g.ok("ps", "-a")
-	if !regexp.MustCompile(`Exited \(137\)\s+orphan`).MatchString(out) {
+	if !regexp.MustCompile(`Exited \(137\) .* ago\s+orphan`).MatchString(out) {
 		t.Errorf("ps -a after the monitor was killed = %q", out)
 	}
 	if out := g.ok("ps"); strings.Contains(out, "orphan") {
@@ -167,6 +167,58 @@ func TestMonitorKilled(t *testing.T) {
 	waitGone(t, newPid)
 	g.ok("rm", "-f", "orphan")
 	g.assertNothingLeft(t, []int{pid, newPid})
+}
+
+func TestMonitorKilledFinishedAt(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	g.runDetached(t, "--name", "orphan", "busybox", "sleep", "1000")
+	g.ok("restart", "-t", "0", "orphan")
+	pid := g.pidOf(t, "orphan")
+	monitors := monitorsOf(g.root)
+	if len(monitors) != 1 {
+		t.Fatalf("monitors of the store: %v, want one", monitors)
+	}
+	if err := syscall.Kill(monitors[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+
+	// inspect's templates see the JSON document, so the times are
+	// RFC 3339 strings.
+	const format = "{{.State.Status}} {{.State.ExitCode}} {{.State.StartedAt}} {{.State.FinishedAt}}"
+	fields := strings.Fields(g.field(t, "orphan", format))
+	if len(fields) != 4 {
+		t.Fatalf("inspect after the monitor was killed = %q", fields)
+	}
+	if fields[0] != "exited" || fields[1] != "137" {
+		t.Errorf("status and exit code = %s %s, want exited 137", fields[0], fields[1])
+	}
+	started, err := time.Parse(time.RFC3339Nano, fields[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished, err := time.Parse(time.RFC3339Nano, fields[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if finished.Before(started) {
+		t.Errorf("FinishedAt %v is before StartedAt %v", finished, started)
+	}
+	if age := time.Since(finished); age < 0 || age > 5*time.Second {
+		t.Errorf("FinishedAt %v is %v before now, want within 5 s", finished, age)
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	if again := strings.Fields(g.field(t, "orphan", format)); len(again) != 4 || again[3] != fields[3] {
+		t.Errorf("FinishedAt of a second inspect = %q, want %s from the first", again, fields[3])
+	}
+	out := g.ok("ps", "-a")
+	if !regexp.MustCompile(`Exited \(137\) (Less than a second|[1-5] seconds?) ago\s+orphan`).MatchString(out) {
+		t.Errorf("ps -a after the monitor was killed = %q, want Exited (137) a few seconds ago", out)
+	}
+	g.ok("rm", "orphan")
+	g.assertNothingLeft(t, []int{pid})
 }
 
 func TestTwentyDetachedContainers(t *testing.T) {

@@ -169,3 +169,19 @@ func TestDoctorHostRows(t *testing.T) {
 		}
 	}
 }
+
+func TestDoctorRuntimeDirVariable(t *testing.T) {
+	root := newRootful(t)
+	// The harness sets $GOCKER_RUNTIME_DIR for root's commands.
+	want := "root keeps runtime state in " + filepath.Join(root.runtime, "gocker") + " ($GOCKER_RUNTIME_DIR)"
+	out := root.try("doctor").stdout
+	if row := doctorRow(out, "runtime-dir"); !strings.Contains(row, " info ") || !strings.Contains(row, want) {
+		t.Errorf("root's runtime-dir row = %q, want info with %q", row, want)
+	}
+
+	root.env = append(root.env, "GOCKER_RUNTIME_DIR=run")
+	out = root.try("doctor").stdout
+	if row := doctorRow(out, "runtime-dir"); !strings.Contains(row, " warn ") || !strings.Contains(row, `invalid $GOCKER_RUNTIME_DIR "run"`) {
+		t.Errorf("root's runtime-dir row with a relative $GOCKER_RUNTIME_DIR = %q, want a warning", row)
+	}
+}

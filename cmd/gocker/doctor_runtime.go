@@ -31,21 +31,32 @@ type runtimeDirState struct {
 	// systemdBooted is true when systemd is the init system, so that
 	// systemd-logind creates /run/user/UID for a lingering user.
 	systemdBooted bool
-	// fallbackDir is the directory of the user's runtime state when
-	// $XDG_RUNTIME_DIR is unset or relative: $GOCKER_RUNTIME_DIR, or
-	// /tmp/gocker-UID.
-	fallbackDir string
+	// stateDir is the directory of runtime state as the commands resolve
+	// it (see runtimeStateDir), and stateDirErr why they cannot.
+	stateDir    string
+	stateDirErr error
+	// gockerDirSet is true when $GOCKER_RUNTIME_DIR chooses stateDir.
+	gockerDirSet bool
 }
 
 // runtimeDirResult decides whether $XDG_RUNTIME_DIR can hold the user's
 // runtime state ($XDG_RUNTIME_DIR/gocker): it must be set, absolute, owned
 // by the user and mode 0700, as the XDG Base Directory Specification
-// requires. Root keeps runtime state in /run/gocker instead.
+// requires. Root keeps runtime state in /run/gocker instead, and
+// $GOCKER_RUNTIME_DIR chooses the directory for everyone.
 func runtimeDirResult(s runtimeDirState) hostcheck.Result {
 	res := hostcheck.Result{Check: "runtime-dir", Status: hostcheck.Warn}
+	if s.stateDirErr != nil {
+		res.Detail = s.stateDirErr.Error()
+		res.Fix = []string{"unset GOCKER_RUNTIME_DIR"}
+		return res
+	}
 	if !s.rootless {
 		res.Status = hostcheck.Info
-		res.Detail = "root keeps runtime state in /run/gocker"
+		res.Detail = "root keeps runtime state in " + s.stateDir
+		if s.gockerDirSet {
+			res.Detail += " ($GOCKER_RUNTIME_DIR)"
+		}
 		return res
 	}
 	if s.dir == "" {
@@ -60,6 +71,9 @@ func runtimeDirResult(s runtimeDirState) hostcheck.Result {
 	case res.Detail == "":
 		res.Status = hostcheck.OK
 		res.Detail = fmt.Sprintf("$XDG_RUNTIME_DIR is %s, owned by %s, mode 0700", s.dir, s.user)
+		if s.gockerDirSet {
+			res.Detail += "; gocker keeps runtime state in " + s.stateDir + " ($GOCKER_RUNTIME_DIR)"
+		}
 	case s.exists && s.owner == s.uid:
 		res.Fix = []string{"chmod 0700 " + hostcheck.ShellQuote(s.dir)}
 	default:
@@ -72,7 +86,7 @@ func runtimeDirResult(s runtimeDirState) hostcheck.Result {
 // place of the runtime state, and where rootless resource limits look for
 // the user's bus.
 func unsetRuntimeDirDetail(s runtimeDirState) string {
-	detail := "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so gocker keeps runtime state in " + s.fallbackDir
+	detail := "$XDG_RUNTIME_DIR is not set (su, sudo and cron sessions do not set it), so gocker keeps runtime state in " + s.stateDir
 	if !s.systemdBooted {
 		return detail + fmt.Sprintf("; rootless resource limits would look for the user's bus at /run/user/%d/bus, but this host runs no systemd user manager (see systemd-user)", s.uid)
 	}
@@ -120,10 +134,9 @@ func checkRuntimeDir() hostcheck.Result {
 	if s.user == "" {
 		s.user = strconv.Itoa(id.UID)
 	}
-	s.fallbackDir = os.Getenv("GOCKER_RUNTIME_DIR")
-	if !filepath.IsAbs(s.fallbackDir) {
-		s.fallbackDir = filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(id.UID))
-	}
+	gockerDir := os.Getenv("GOCKER_RUNTIME_DIR")
+	s.gockerDirSet = gockerDir != ""
+	s.stateDir, _, s.stateDirErr = runtimeStateDir(gockerDir, s.dir, s.rootless, id.UID)
 	s.owner, s.mode, s.statErr = statOwner(s.dir)
 	s.exists = s.dir != "" && !errors.Is(s.statErr, fs.ErrNotExist)
 	owner, _, err := statOwner(fmt.Sprintf("/run/user/%d", id.UID))

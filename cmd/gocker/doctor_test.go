@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func TestRuntimeDirResult(t *testing.T) {
-	base := runtimeDirState{rootless: true, user: "gtest", uid: 1001, gid: 1001, systemdBooted: true, fallbackDir: "/tmp/gocker-1001"}
+	base := runtimeDirState{rootless: true, user: "gtest", uid: 1001, gid: 1001, systemdBooted: true, stateDir: "/tmp/gocker-1001"}
 	with := func(change func(*runtimeDirState)) runtimeDirState {
 		s := base
 		change(&s)
@@ -77,8 +78,14 @@ func TestRuntimeDirResult(t *testing.T) {
 		},
 		{
 			name:       "root",
-			state:      runtimeDirState{user: "root"},
+			state:      runtimeDirState{user: "root", stateDir: "/run/gocker"},
 			wantStatus: hostcheck.Info,
+		},
+		{
+			name:       "invalid GOCKER_RUNTIME_DIR",
+			state:      with(func(s *runtimeDirState) { s.stateDirErr = errors.New(`invalid $GOCKER_RUNTIME_DIR "run"`) }),
+			wantStatus: hostcheck.Warn,
+			wantFix:    []string{"unset GOCKER_RUNTIME_DIR"},
 		},
 	}
 	for _, tt := range tests {
@@ -94,8 +101,26 @@ func TestRuntimeDirResult(t *testing.T) {
 	}
 }
 
+func TestRuntimeDirRootDetail(t *testing.T) {
+	tests := []struct {
+		name  string
+		state runtimeDirState
+		want  string
+	}{
+		{"default", runtimeDirState{stateDir: "/run/gocker"}, "root keeps runtime state in /run/gocker"},
+		{"GOCKER_RUNTIME_DIR", runtimeDirState{stateDir: "/tmp/x", gockerDirSet: true}, "root keeps runtime state in /tmp/x ($GOCKER_RUNTIME_DIR)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := runtimeDirResult(tt.state).Detail; got != tt.want {
+				t.Errorf("detail = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestRuntimeDirUnsetDetail(t *testing.T) {
-	withSystemd := runtimeDirState{rootless: true, user: "gtest", uid: 1001, systemdBooted: true, fallbackDir: "/tmp/gocker-1001"}
+	withSystemd := runtimeDirState{rootless: true, user: "gtest", uid: 1001, systemdBooted: true, stateDir: "/tmp/gocker-1001"}
 	withoutSystemd := withSystemd
 	withoutSystemd.systemdBooted = false
 	tests := []struct {

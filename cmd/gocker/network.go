@@ -169,31 +169,46 @@ func parseExtraHosts(values []string) ([]string, error) {
 // reboot, such as bridge leases: $GOCKER_RUNTIME_DIR when set, else
 // /run/gocker for root and $XDG_RUNTIME_DIR/gocker for other users.
 func netStateDir() (string, error) {
-	if dir := os.Getenv("GOCKER_RUNTIME_DIR"); dir != "" {
-		if !filepath.IsAbs(dir) {
-			return "", fmt.Errorf("invalid $GOCKER_RUNTIME_DIR %q: use an absolute path", dir)
-		}
-		return dir, nil
-	}
-	if !userns.Rootless() {
-		return "/run/gocker", nil
-	}
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(dir) {
-		return filepath.Join(dir, "gocker"), nil
+	dir, userTemp, err := runtimeStateDir(os.Getenv("GOCKER_RUNTIME_DIR"), os.Getenv("XDG_RUNTIME_DIR"), userns.Rootless(), os.Getuid())
+	if err != nil || !userTemp {
+		return dir, err
 	}
 	return userNetTempDir()
+}
+
+// runtimeStateDir resolves the directory of [netStateDir] from the values
+// of $GOCKER_RUNTIME_DIR and $XDG_RUNTIME_DIR without creating anything.
+// userTemp is true for /tmp/gocker-UID, the directory of users without
+// $XDG_RUNTIME_DIR, which netStateDir creates and checks.
+func runtimeStateDir(gockerDir, xdgDir string, rootless bool, uid int) (dir string, userTemp bool, err error) {
+	if gockerDir != "" {
+		if !filepath.IsAbs(gockerDir) {
+			return "", false, fmt.Errorf("invalid $GOCKER_RUNTIME_DIR %q: use an absolute path", gockerDir)
+		}
+		return gockerDir, false, nil
+	}
+	if !rootless {
+		return "/run/gocker", false, nil
+	}
+	if filepath.IsAbs(xdgDir) {
+		return filepath.Join(xdgDir, "gocker"), false, nil
+	}
+	return filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(uid)), true, nil
 }
 
 // existingNetStateDir returns [netStateDir] without creating anything, or ""
 // when a user without $XDG_RUNTIME_DIR has no runtime directory yet.
 func existingNetStateDir() string {
-	if os.Getenv("GOCKER_RUNTIME_DIR") == "" && userns.Rootless() && !filepath.IsAbs(os.Getenv("XDG_RUNTIME_DIR")) {
-		dir := filepath.Join(os.TempDir(), "gocker-"+strconv.Itoa(os.Getuid()))
+	dir, userTemp, err := runtimeStateDir(os.Getenv("GOCKER_RUNTIME_DIR"), os.Getenv("XDG_RUNTIME_DIR"), userns.Rootless(), os.Getuid())
+	if err != nil {
+		return ""
+	}
+	if userTemp {
 		if _, err := os.Stat(dir); err != nil {
 			return ""
 		}
 	}
-	dir, err := netStateDir()
+	dir, err = netStateDir()
 	if err != nil {
 		return ""
 	}

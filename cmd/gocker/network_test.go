@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +31,41 @@ func TestTunOpenErrorFix(t *testing.T) {
 			}
 			if !strings.Contains(msg, "--network none") {
 				t.Errorf("message %q does not offer --network none", msg)
+			}
+		})
+	}
+}
+
+func TestRuntimeStateDir(t *testing.T) {
+	userTempDir := filepath.Join(os.TempDir(), "gocker-1001")
+	tests := []struct {
+		name         string
+		gockerDir    string
+		xdgDir       string
+		rootless     bool
+		wantDir      string
+		wantUserTemp bool
+		wantErr      bool
+	}{
+		{name: "root", wantDir: "/run/gocker"},
+		{name: "root with the variable", gockerDir: "/tmp/x", wantDir: "/tmp/x"},
+		{name: "root with a relative variable", gockerDir: "run", wantErr: true},
+		{name: "user", xdgDir: "/run/user/1001", rootless: true, wantDir: "/run/user/1001/gocker"},
+		{name: "user with the variable", gockerDir: "/tmp/x", xdgDir: "/run/user/1001", rootless: true, wantDir: "/tmp/x"},
+		{name: "user without XDG_RUNTIME_DIR", rootless: true, wantDir: userTempDir, wantUserTemp: true},
+		{name: "user with a relative XDG_RUNTIME_DIR", xdgDir: "run", rootless: true, wantDir: userTempDir, wantUserTemp: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, userTemp, err := runtimeStateDir(tt.gockerDir, tt.xdgDir, tt.rootless, 1001)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error = %v, want one: %v", err, tt.wantErr)
+			}
+			if dir != tt.wantDir {
+				t.Errorf("dir = %q, want %q", dir, tt.wantDir)
+			}
+			if userTemp != tt.wantUserTemp {
+				t.Errorf("userTemp = %v, want %v", userTemp, tt.wantUserTemp)
 			}
 		})
 	}
