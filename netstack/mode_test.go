@@ -3,6 +3,7 @@ package netstack
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,7 +112,16 @@ func mustParsePort(t *testing.T, spec string) PortMapping {
 	return m
 }
 
+// fakeFreePorts makes portFree report every host port free but busy.
+func fakeFreePorts(t *testing.T, busy ...uint16) {
+	t.Helper()
+	saved := portFree
+	portFree = func(m PortMapping) bool { return !slices.Contains(busy, m.HostPort) }
+	t.Cleanup(func() { portFree = saved })
+}
+
 func TestPortError(t *testing.T) {
+	fakeFreePorts(t)
 	m := PortMapping{HostPort: 80, ContainerPort: 80, Proto: "tcp"}
 	inUse := PortError(PortMapping{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}, fmt.Errorf("listen: %w", syscall.EADDRINUSE), 1024)
 	tests := []struct {
@@ -135,5 +145,38 @@ func TestPortError(t *testing.T) {
 	}
 	if !errors.Is(inUse, syscall.EADDRINUSE) {
 		t.Errorf("the in-use error does not wrap EADDRINUSE")
+	}
+}
+
+func TestPortErrorSuggestion(t *testing.T) {
+	fakeFreePorts(t, 18081, 8080)
+	inUse := fmt.Errorf("listen: %w", syscall.EADDRINUSE)
+	tests := []struct {
+		name, spec string
+		err        error
+		want       string
+	}{
+		{"keeps the address and skips busy ports", "127.0.0.1:18080:80", inUse, "such as -p 127.0.0.1:18082:80, or leave it out (-p 127.0.0.1::80)"},
+		{"keeps udp", "127.0.0.1:15353:53/udp", inUse, "such as -p 127.0.0.1:15354:53/udp,"},
+		{"no port above 65535", "65535:80", inUse, "leave the host port out (-p :80) for a free one"},
+		{"IPv6 in brackets", "[::1]:18080:80", inUse, "such as -p [::1]:18082:80,"},
+		{"privileged keeps the address", "127.0.0.1:80:80", syscall.EACCES, "(choose another host port, such as -p 127.0.0.1:8081:80,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PortError(mustParsePort(t, tt.spec), tt.err, 1024).Error()
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("error %q does not contain %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPortMappingStringIPv4(t *testing.T) {
+	if got := mustParsePort(t, "127.0.0.1:8080:80").String(); got != "127.0.0.1:8080:80/tcp" {
+		t.Errorf("String() = %q, want 127.0.0.1:8080:80/tcp", got)
+	}
+	if got := mustParsePort(t, "[::1]:8080:80/udp").String(); got != "[::1]:8080:80/udp" {
+		t.Errorf("String() = %q, want [::1]:8080:80/udp", got)
 	}
 }

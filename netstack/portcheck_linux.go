@@ -4,6 +4,17 @@ import (
 	"github.com/gocker/gocker/hostcheck"
 )
 
+// portFree reports whether the host side of m can be bound now. Tests
+// replace it.
+var portFree = func(m PortMapping) bool {
+	closer, err := bindPort(m)
+	if err != nil {
+		return false
+	}
+	closer.Close()
+	return true
+}
+
 // unprivilegedPortStart returns net.ipv4.ip_unprivileged_port_start, or -1
 // when the kernel has none.
 func unprivilegedPortStart() int {

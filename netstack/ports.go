@@ -38,8 +38,10 @@ func (m PortMapping) HostAddress() string {
 // such as "[::1]:8080:80/udp" or ":80/tcp".
 func (m PortMapping) String() string {
 	var b strings.Builder
-	if m.HostIP.IsValid() {
+	if m.HostIP.Is6() {
 		b.WriteString("[" + m.HostIP.String() + "]:")
+	} else if m.HostIP.IsValid() {
+		b.WriteString(m.HostIP.String() + ":")
 	}
 	if m.HostPort != 0 {
 		b.WriteString(strconv.Itoa(int(m.HostPort)))

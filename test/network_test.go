@@ -412,6 +412,10 @@ func TestPublishErrors(t *testing.T) {
 	if !strings.Contains(stderr, "already in use") || !strings.Contains(stderr, "choose another host port") {
 		t.Errorf("port in use error = %q", stderr)
 	}
+	// The suggested value keeps the address the user asked for.
+	if !strings.Contains(stderr, "such as -p 127.0.0.1:") {
+		t.Errorf("port in use error %q suggests no port on 127.0.0.1", stderr)
+	}
 	g.fails(125, "run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true")
 	g.fails(125, "run", "--rm", "--network", "slirp4netns", "-p", "8080:80/sctp", "busybox", "true")
 	if ids := g.lines(g.try("ps", "-aq")); len(ids) != 0 {
