@@ -74,9 +74,10 @@ func (s *Store) writeBlob(data []byte) (string, error) {
 	return w.Commit("")
 }
 
-// blobWriter writes a blob to a temporary file while hashing it, and
-// renames the file to its digest when the content is complete. A killed
-// writer leaves a .tmp- file that [Store.removeUnusedBlobs] deletes.
+// blobWriter writes a blob to a temporary file while hashing it, unless
+// its source checks the digest, and renames the file to its digest when
+// the content is complete. A killed writer leaves a .tmp- file that
+// [Store.removeUnusedBlobs] deletes.
 type blobWriter struct {
 	s    *Store
 	f    *os.File

@@ -33,14 +33,17 @@ type layerSource struct {
 // uncompressed digest differs from the announced one fails with
 // [ErrDigestMismatch] and leaves neither blob nor layer.
 func (s *Store) ingestLayer(ctx context.Context, src layerSource) (v1.Descriptor, overlay.Layer, error) {
-	newWriter := s.newBlobWriter
+	var bw *blobWriter
+	var err error
 	if src.verified && src.digest != "" && !src.compress {
-		newWriter = func() (*blobWriter, error) { return s.newVerifiedBlobWriter(src.digest) }
+		bw, err = s.newVerifiedBlobWriter(src.digest)
+	} else {
+		bw, err = s.newBlobWriter()
 	}
-	bw, err := newWriter()
 	if err != nil {
 		return v1.Descriptor{}, overlay.Layer{}, err
 	}
+
 	var sink io.Writer = bw
 	var zw *gzip.Writer
 	mediaType := src.mediaType

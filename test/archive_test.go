@@ -216,7 +216,7 @@ func runPodmanAs(t *testing.T, g *gocker, args ...string) string {
 	cmd := exec.Command("podman", full...)
 	cmd.Dir = base
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + g.acct.home, "XDG_RUNTIME_DIR=" + run}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+	cmd.SysProcAttr = g.acct.sysProcAttr()
 	out, err := cmd.CombinedOutput()
 	t.Cleanup(func() {
 		endPausePID(filepath.Join(run, "libpod", "tmp", "pause.pid"))
@@ -380,6 +380,7 @@ func TestLoadKilledLeavesNoTempFile(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+
 	// A tar header's worth of bytes, and the pipe stays open, so the load
 	// waits in the middle of its archive.
 	if _, err := stdin.Write(make([]byte, 512)); err != nil {
@@ -396,11 +397,13 @@ func TestLoadKilledLeavesNoTempFile(t *testing.T) {
 	if !spooling {
 		t.Fatal("the load never opened its spool file in the store")
 	}
+
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
 	stdin.Close()
+
 	entries, err := os.ReadDir(g.root)
 	if err != nil {
 		t.Fatal(err)

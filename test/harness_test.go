@@ -118,6 +118,12 @@ type account struct {
 	home     string
 }
 
+// sysProcAttr runs a command as the account, with no supplementary
+// groups.
+func (a *account) sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: []uint32{}}}
+}
+
 func lookupAccount(t *testing.T, name string) account {
 	t.Helper()
 	requireRoot(t)
@@ -255,7 +261,7 @@ func (g *gocker) command(ctx context.Context, args ...string) *exec.Cmd {
 			"TUN_="+tunNode(g.t), "RESOLV_="+g.resolvConf)
 	default:
 		cmd.Env = append(cmd.Env, "HOME="+g.acct.home, "USER="+g.acct.name)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		cmd.SysProcAttr = g.acct.sysProcAttr()
 	}
 	cmd.Env = append(cmd.Env, g.env...)
 	return cmd

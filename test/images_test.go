@@ -44,7 +44,7 @@ func (g *gocker) busyboxRootfs(t *testing.T) string {
 				r.err = err
 				return
 			}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+			cmd.SysProcAttr = g.acct.sysProcAttr()
 		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			r.err = err

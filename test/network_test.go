@@ -727,7 +727,7 @@ func TestUserModeNeedsTun(t *testing.T) {
 	// The user's own /dev/net/tun, without the harness's usable node.
 	cmd := exec.Command(env.binary, "--root", g.root, "run", "--rm", "busybox", "true")
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + g.acct.home, "XDG_RUNTIME_DIR=" + g.runtime}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+	cmd.SysProcAttr = g.acct.sysProcAttr()
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 125 {

@@ -516,7 +516,7 @@ func TestLoginCredentialHelper(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + g.acct.home}, g.env...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		cmd.SysProcAttr = g.acct.sysProcAttr()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
@@ -530,7 +530,7 @@ func TestLoginCredentialHelper(t *testing.T) {
 		// gpgconf ends the agent that gpg started through its socket.
 		cmd := exec.Command("gpgconf", "--kill", "gpg-agent")
 		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, g.env...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(g.acct.uid), Gid: uint32(g.acct.gid), Groups: []uint32{}}}
+		cmd.SysProcAttr = g.acct.sysProcAttr()
 		_ = cmd.Run()
 		os.RemoveAll(home)
 	})
