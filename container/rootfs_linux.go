@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/gocker/gocker/overlay"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,7 +83,19 @@ func mountOverlay(spec *Spec) error {
 		return fmt.Errorf("overlay options for %d layers are %d bytes, more than mount(2) accepts (%d)",
 			len(spec.Layers), len(data), os.Getpagesize()-1)
 	}
-	return mount("overlay", spec.MergedDir, "overlay", 0, data)
+	if !spec.Volatile {
+		return mount("overlay", spec.MergedDir, "overlay", 0, data)
+	}
+	// A restarted container finds the marker of its previous mount.
+	if err := overlay.ClearVolatileMarker(spec.WorkDir); err != nil {
+		return fmt.Errorf("clear the overlay work directory: %w", err)
+	}
+	err := mount("overlay", spec.MergedDir, "overlay", 0, data+","+overlay.VolatileOption)
+	if errors.Is(err, unix.EINVAL) {
+		// Linux before 5.10 has no volatile overlay.
+		err = mount("overlay", spec.MergedDir, "overlay", 0, data)
+	}
+	return err
 }
 
 func overlayOptions(spec *Spec) string {

@@ -15,6 +15,9 @@ type Spec struct {
 	UpperDir  string   `json:"upper_dir"`
 	WorkDir   string   `json:"work_dir"`
 	MergedDir string   `json:"merged_dir"`
+	// Volatile mounts the overlay without syncing its upper filesystem,
+	// for a container that is removed when it exits.
+	Volatile bool `json:"volatile,omitempty"`
 
 	Args     []string `json:"args"`
 	Env      []string `json:"env"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gocker/gocker/internal/atomicfile"
 	"github.com/gocker/gocker/internal/lockfile"
+	"github.com/gocker/gocker/overlay"
 	"github.com/gocker/gocker/userns"
 )
 
@@ -276,7 +277,11 @@ func (s *Store) removeTrash(ctx context.Context) error {
 	var errs []error
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".rm-") {
-			errs = append(errs, userns.RemoveAll(ctx, filepath.Join(s.dir, e.Name())))
+			dir := filepath.Join(s.dir, e.Name())
+			// The user namespace helper that RemoveAll falls back to
+			// would delete the marker too, but costs a process.
+			_ = overlay.ClearVolatileMarker(filepath.Join(dir, "work"))
+			errs = append(errs, userns.RemoveAll(ctx, dir))
 		}
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,6 +125,53 @@ func TestRmLeavesNothing(t *testing.T) {
 	if !strings.Contains(stderr, "no such container") {
 		t.Errorf("rm of a removed container: %q", stderr)
 	}
+}
+
+// rootOverlayOptions returns the super options of the overlay mounted at
+// "/" in the mountinfo text of a container.
+func rootOverlayOptions(t *testing.T, mountinfo string) string {
+	t.Helper()
+	for _, line := range strings.Split(mountinfo, "\n") {
+		fields := strings.Fields(line)
+		sep := slices.Index(fields, "-")
+		if len(fields) > 4 && fields[4] == "/" && sep > 0 && len(fields) > sep+3 && fields[sep+1] == "overlay" {
+			return fields[sep+3]
+		}
+	}
+	t.Fatalf("no overlay at / in mountinfo:\n%s", mountinfo)
+	return ""
+}
+
+// A container that is removed when it exits has a volatile overlay, whose
+// unmount does not flush the store's filesystem; one that stays has not.
+// Both leave nothing behind once removed, although the kernel leaves a
+// marker directory of mode 0 in a volatile overlay's work directory.
+func TestRmContainerHasVolatileOverlay(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	opts := rootOverlayOptions(t, g.ok("run", "--rm", "busybox", "cat", "/proc/self/mountinfo"))
+	if !strings.Contains(opts, "volatile") {
+		t.Errorf("overlay of a --rm container: %q, want volatile", opts)
+	}
+	g.assertNothingLeft(t, nil)
+
+	opts = rootOverlayOptions(t, g.ok("run", "--name", "kept", "busybox", "cat", "/proc/self/mountinfo"))
+	if strings.Contains(opts, "volatile") {
+		t.Errorf("overlay of a container without --rm: %q, want no volatile", opts)
+	}
+	g.ok("start", "kept")
+	g.ok("rm", "kept")
+	g.assertNothingLeft(t, nil)
+
+	// Removed while it runs: its overlay is still mounted when rm -f
+	// stops it, and the marker is in the work directory afterwards.
+	id := strings.TrimSpace(g.ok("run", "-d", "--rm", "--name", "detached", "busybox", "sleep", "60"))
+	marker := filepath.Join(g.root, "containers", id, "work", "work", "incompat", "volatile")
+	if _, err := os.Lstat(marker); err != nil {
+		t.Errorf("volatile marker of the running container: %v", err)
+	}
+	g.ok("rm", "-f", "detached")
+	g.assertNothingLeft(t, nil)
 }
 
 func TestRmRefusesRunningContainer(t *testing.T) {

@@ -1,0 +1,40 @@
+package overlay
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// VolatileOption is the mount option that stops overlay from syncing its
+// upper filesystem: neither syncfs(2) nor the unmount flushes it. Without
+// it, the exit of a container's last process unmounts the overlay, and the
+// unmount writes back every dirty inode of the filesystem that holds the
+// store (not only the container's), which the exit then waits for.
+//
+// A volatile overlay leaves the directory incompat/volatile in its work
+// directory, and the kernel refuses to mount that work directory again,
+// volatile or not, while the directory exists: after a crash the upper
+// directory may have lost writes. Use it only for containers whose files
+// are removed when they exit.
+const VolatileOption = "volatile"
+
+// ClearVolatileMarker removes the incompat directory that a volatile mount
+// left in workDir, the overlay's work directory, so that the kernel mounts
+// it again and os.RemoveAll can delete it: the kernel creates these
+// directories with mode 0, owned by the user that mounted the overlay.
+// A work directory without the marker is left as it is.
+func ClearVolatileMarker(workDir string) error {
+	inner := filepath.Join(workDir, "work")
+	incompat := filepath.Join(inner, "incompat")
+	for _, dir := range []string{inner, incompat, filepath.Join(incompat, "volatile")} {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+	}
+	return os.RemoveAll(incompat)
+}
