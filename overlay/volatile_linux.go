@@ -8,10 +8,10 @@ import (
 )
 
 // VolatileOption is the mount option that stops overlay from syncing its
-// upper filesystem: neither syncfs(2) nor the unmount flushes it. Without
-// it, the exit of a container's last process unmounts the overlay, and the
-// unmount writes back every dirty inode of the filesystem that holds the
-// store (not only the container's), which the exit then waits for.
+// upper filesystem: neither syncfs(2) nor the unmount flushes it. The exit
+// of a container's last process unmounts the overlay. Without the option,
+// that unmount writes back every dirty inode of the filesystem that holds
+// the store, not only the container's, and the exit waits for it.
 //
 // A volatile overlay leaves the directory incompat/volatile in its work
 // directory, and the kernel refuses to mount that work directory again,
@@ -21,10 +21,11 @@ import (
 const VolatileOption = "volatile"
 
 // ClearVolatileMarker removes the incompat directory that a volatile mount
-// left in workDir, the overlay's work directory, so that the kernel mounts
-// it again and os.RemoveAll can delete it: the kernel creates these
-// directories with mode 0, owned by the user that mounted the overlay.
-// A work directory without the marker is left as it is.
+// left in workDir, the overlay's work directory. The kernel then mounts
+// that work directory again. The kernel creates these directories with
+// mode 0, owned by the user that mounted the overlay, so os.RemoveAll
+// cannot delete them as they are. A work directory without the marker is
+// left as it is.
 func ClearVolatileMarker(workDir string) error {
 	inner := filepath.Join(workDir, "work")
 	incompat := filepath.Join(inner, "incompat")
