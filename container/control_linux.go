@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/gocker/gocker/internal/lockfile"
@@ -36,6 +37,17 @@ func (s *Store) Stop(ctx context.Context, c *Container, timeout time.Duration) e
 		}
 	}
 	return s.waitSettled(ctx, c)
+}
+
+// StopForRestart stops c as Stop does, for gocker restart: the monitor of a
+// container run with --rm keeps it, so that it can start again.
+func (s *Store) StopForRestart(ctx context.Context, c *Container, timeout time.Duration) error {
+	if c.HostConfig.AutoRemove && (c.State.Status == StatusRunning || c.State.Status == StatusRestarting) {
+		if err := os.WriteFile(s.restartRequestPath(c.ID), nil, 0o600); err != nil {
+			return fmt.Errorf("restart container %s: %w", c.Name, err)
+		}
+	}
+	return s.Stop(ctx, c, timeout)
 }
 
 // stopProcess sends the stop signal, then SIGKILL after timeout, and waits

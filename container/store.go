@@ -394,3 +394,13 @@ func (s *Store) requestStop(c *Container) error {
 func (s *Store) stopRequested(c *Container) bool { return exists(s.stopRequestPath(c.ID)) }
 
 func (s *Store) clearStopRequest(c *Container) { _ = os.Remove(s.stopRequestPath(c.ID)) }
+
+func (s *Store) restartRequestPath(id string) string {
+	return filepath.Join(s.Dir(id), "restart-requested")
+}
+
+// takeRestartRequest reports whether gocker restart stops c, and forgets
+// the request.
+func (s *Store) takeRestartRequest(c *Container) bool {
+	return os.Remove(s.restartRequestPath(c.ID)) == nil
+}

@@ -64,6 +64,29 @@ func TestRestartPolicies(t *testing.T) {
 	g.assertNothingLeft(t, nil)
 }
 
+// gocker restart of a container run with --rm starts it again, as Docker
+// does, and its next stop removes it.
+func TestRestartRmContainer(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	id := strings.TrimSpace(g.ok("run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c", "echo run; sleep 60"))
+	firstPid := g.field(t, "brief", "{{.State.Pid}}")
+	if got := g.ok("restart", "-t", "0", "brief"); got != "brief\n" {
+		t.Errorf("restart printed %q", got)
+	}
+	if got := g.field(t, "brief", "{{.Id}} {{.State.Status}}"); got != id+" running" {
+		t.Errorf("after restart: %q, want %s running", got, id)
+	}
+	if pid := g.field(t, "brief", "{{.State.Pid}}"); pid == firstPid {
+		t.Errorf("pid %s unchanged by the restart", pid)
+	}
+	if got := g.ok("logs", "brief"); got != "run\nrun\n" {
+		t.Errorf("logs = %q, want both starts", got)
+	}
+	g.ok("stop", "-t", "0", "brief")
+	g.assertNothingLeft(t, nil)
+}
+
 func TestStartAttach(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)

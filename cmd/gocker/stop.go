@@ -49,7 +49,7 @@ func restartAction(c *cli.Context) error {
 		return &exitError{code: 125, err: fmt.Errorf("invalid --time %d: use a number of seconds, 0 or more", c.Int("time"))}
 	}
 	return eachContainer(c, "CONTAINER [CONTAINER...]", func(st *stores, ctr *container.Container) (string, error) {
-		if err := st.containers.Stop(c.Context, ctr, stopTimeout(c, ctr)); err != nil {
+		if err := st.containers.StopForRestart(c.Context, ctr, stopTimeout(c, ctr)); err != nil {
 			return "", err
 		}
 		ctr, err := st.containers.Get(ctr.ID)
