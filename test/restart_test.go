@@ -80,9 +80,9 @@ func TestRestartRmContainer(t *testing.T) {
 	if pid := g.field(t, "brief", "{{.State.Pid}}"); pid == firstPid {
 		t.Errorf("pid %s unchanged by the restart", pid)
 	}
-	if got := g.ok("logs", "brief"); got != "run\nrun\n" {
-		t.Errorf("logs = %q, want both starts", got)
-	}
+	waitUntil(t, 10*time.Second, "the second start's output in the log", func() bool {
+		return g.ok("logs", "brief") == "run\nrun\n"
+	})
 	g.ok("stop", "-t", "0", "brief")
 	g.assertNothingLeft(t, nil)
 }
