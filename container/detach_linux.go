@@ -92,6 +92,9 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 		err = errors.Join(err, s.removeLocked(context.WithoutCancel(ctx), c, lock))
 		lock = nil
 	}
+	// An attached command returns once inspect shows the exit, and an
+	// --rm container is gone, as after docker start -a.
+	m.reportExit()
 	return err
 }
 
@@ -117,6 +120,22 @@ type monitor struct {
 	log     *slog.Logger
 	logw    *logWriter
 	signals chan os.Signal
+	// exitCode is the status of the last run, which an attached gocker
+	// command receives once the exit is recorded (reportExit).
+	exitCode int
+	// attachedExit is set while an attached command waits for exitCode.
+	attachedExit bool
+}
+
+// reportExit sends the last exit status to an attached gocker command,
+// once, and closes the connection.
+func (m *monitor) reportExit() {
+	if !m.attachedExit {
+		return
+	}
+	m.attachedExit = false
+	_ = m.conn.sendJSON(packetExit, monitorExit{ExitCode: m.exitCode})
+	_ = m.conn.close()
 }
 
 // loop runs the container, and runs it again for as long as its restart
@@ -135,6 +154,7 @@ func (m *monitor) loop(ctx context.Context) error {
 			}
 			return err
 		}
+		m.exitCode = code
 		restarts := m.c.State.RestartCount
 		if !policy.ShouldRestart(code, restarts, m.store.stopRequested(m.c)) {
 			m.log.Info("container exited", "exit_code", code)
@@ -145,6 +165,8 @@ func (m *monitor) loop(ctx context.Context) error {
 		if err := m.store.recordExit(m.c, StatusRestarting, code); err != nil {
 			return err
 		}
+		// The attached command ends with the first run.
+		m.reportExit()
 		if m.waitRestart(ctx, delay) {
 			m.log.Info("stop requested while restarting")
 			return m.store.recordExit(m.c, StatusExited, code)
@@ -217,10 +239,7 @@ func (m *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	stop()
 	relay.wait(outputDrainTimeout)
 	p.closeOutput()
-	if attached {
-		_ = m.conn.sendJSON(packetExit, monitorExit{ExitCode: code})
-		_ = m.conn.close()
-	}
+	m.attachedExit = attached && err == nil
 	return code, err
 }
 
