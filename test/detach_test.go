@@ -460,3 +460,55 @@ func TestTop(t *testing.T) {
 	g.ok("wait", "topped")
 	g.fails(1, "top", "topped")
 }
+
+// gocker create makes a container that only gocker start runs; its options
+// are those of run.
+func TestCreateThenStart(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	id := strings.TrimSpace(g.ok("create", "--name", "later", "-e", "GREETING=hello", "busybox", "sh", "-c", "echo $GREETING; exit 3"))
+	if !containerIDPattern.MatchString(id) {
+		t.Fatalf("create printed %q, want a full container id", id)
+	}
+	if got := g.field(t, "later", "{{.Id}} {{.State.Status}} {{.State.Pid}}"); got != id+" created 0" {
+		t.Errorf("after create: %q, want %s created 0", got, id)
+	}
+	if ps := g.ok("ps", "-a"); !regexp.MustCompile(`Created +later`).MatchString(ps) {
+		t.Errorf("ps -a = %q, want later as Created", ps)
+	}
+	if ps := g.ok("ps", "-q"); ps != "" {
+		t.Errorf("ps lists a created container as running: %q", ps)
+	}
+	res := g.try("start", "-a", "later")
+	if res.code != 3 || res.stdout != "hello\n" {
+		t.Errorf("start -a: exit %d, output %q; want 3 and hello", res.code, res.stdout)
+	}
+	if got := g.field(t, "later", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 3" {
+		t.Errorf("after start: %q, want exited 3", got)
+	}
+	g.ok("rm", "later")
+
+	// With --rm the container goes once it exits.
+	g.ok("create", "--rm", "--name", "once", "busybox", "true")
+	g.ok("start", "once")
+	waitUntil(t, 10*time.Second, "the --rm container's removal", func() bool {
+		return g.try("inspect", "once").code != 0
+	})
+	g.assertNothingLeft(t, nil)
+
+	// Bad input: 125, and no container.
+	g.ok("create", "--name", "taken", "busybox", "true")
+	for _, args := range [][]string{
+		{"create"},
+		{"create", "-d", "busybox"},
+		{"create", "--name", "taken", "busybox"},
+		{"create", "--pull", "never", "missing-image:1"},
+	} {
+		g.fails(125, args...)
+	}
+	if got := g.ok("ps", "-a", "-q"); len(strings.Fields(got)) != 1 {
+		t.Errorf("containers after the failed creates: %q, want only taken", got)
+	}
+	g.ok("rm", "taken")
+	g.assertNothingLeft(t, nil)
+}

@@ -72,6 +72,7 @@ func newApp() *cli.App {
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			runCommand,
+			createCommand,
 			psCommand,
 			portCommand,
 			rmCommand,

@@ -81,7 +81,7 @@ type runOptions struct {
 
 func parseRunOptions(c *cli.Context) (*runOptions, error) {
 	if c.NArg() < 1 {
-		return nil, &exitError{code: 125, err: errors.New("\"gocker run\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]")}
+		return nil, &exitError{code: 125, err: fmt.Errorf("\"gocker %s\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]", c.Command.Name)}
 	}
 	o := &runOptions{
 		image:      c.Args().First(),
