@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,5 +299,79 @@ func TestMissingSubordinateIDs(t *testing.T) {
 	}
 	if out := strings.TrimSpace(g.ok("images", "-q")); out != "" {
 		t.Errorf("images after the failure: %q", out)
+	}
+}
+
+// container prune, image prune and system prune remove what Docker's do,
+// after a question that only a yes answers, and keep what runs or is used.
+func TestPrune(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	g.ok("run", "--name", "stopped", "busybox", "sh", "-c", "head -c 50000 /dev/zero > /blob")
+	g.ok("create", "--name", "created", "busybox", "true")
+	running := strings.TrimSpace(g.ok("run", "-d", "--name", "running", "busybox", "sleep", "60"))
+	stopped := g.field(t, "stopped", "{{.Id}}")
+	created := g.field(t, "created", "{{.Id}}")
+	// The second commit to the same tag leaves the first image dangling.
+	dangling := strings.TrimSpace(g.ok("commit", "stopped", "snap:1"))
+	g.ok("commit", "stopped", "snap:1")
+
+	for _, answer := range []string{"", "n\n", "no\n"} {
+		res := g.tryInput(answer, "container", "prune")
+		if res.code != 0 || !strings.Contains(res.stdout, "Are you sure you want to continue? [y/N]") || strings.Contains(res.stdout, "Deleted") {
+			t.Errorf("container prune answered %q: exit %d, output %q", answer, res.code, res.stdout)
+		}
+	}
+	if got := len(strings.Fields(g.ok("ps", "-a", "-q"))); got != 3 {
+		t.Fatalf("%d containers after declined prunes, want 3", got)
+	}
+	res := g.tryInput("y\n", "container", "prune")
+	if res.code != 0 {
+		t.Fatalf("container prune: exit %d: %s", res.code, res.stderr)
+	}
+	for _, id := range []string{stopped, created} {
+		if !strings.Contains(res.stdout, "\n"+id+"\n") {
+			t.Errorf("container prune output %q lacks %s", res.stdout, id)
+		}
+	}
+	if !regexp.MustCompile(`Total reclaimed space: [0-9.]+kB\n$`).MatchString(res.stdout) {
+		t.Errorf("container prune output %q, want the 50 kB written", res.stdout)
+	}
+	if got := strings.Fields(g.ok("ps", "-a", "-q", "--no-trunc")); len(got) != 1 || got[0] != running {
+		t.Errorf("containers after prune: %v, want only the running one", got)
+	}
+
+	out := g.ok("image", "prune", "-f")
+	if !strings.Contains(out, "deleted: "+dangling+"\n") || strings.Contains(out, "untagged") {
+		t.Errorf("image prune output %q, want the dangling %s deleted and nothing untagged", out, dangling)
+	}
+	if images := g.ok("images"); !regexp.MustCompile(`(?m)^snap +1 `).MatchString(images) || !regexp.MustCompile(`(?m)^busybox +latest `).MatchString(images) || strings.Contains(images, "<none>") {
+		t.Errorf("images after image prune:\n%s", images)
+	}
+
+	// The running container keeps its image through system prune -a.
+	out = g.ok("system", "prune", "-a", "-f")
+	if !strings.Contains(out, "untagged: snap:1\n") || strings.Contains(out, "untagged: busybox") {
+		t.Errorf("system prune -a output %q, want snap:1 removed and busybox kept", out)
+	}
+	g.ok("rm", "-f", "running")
+	out = g.ok("system", "prune", "--all", "--force")
+	if !strings.Contains(out, "untagged: busybox:latest\n") {
+		t.Errorf("system prune -a output %q, want busybox removed", out)
+	}
+	if images := g.ok("images", "-q"); images != "" {
+		t.Errorf("images left: %q", images)
+	}
+	layers, err := os.ReadDir(filepath.Join(g.root, "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 0 {
+		t.Errorf("layers left: %v", layers)
+	}
+	g.assertNothingLeft(t, nil)
+
+	for _, args := range [][]string{{"container", "prune", "x"}, {"image", "prune", "x"}, {"system", "prune", "-f", "x"}} {
+		g.fails(125, args...)
 	}
 }

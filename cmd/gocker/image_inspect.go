@@ -27,6 +27,7 @@ with the same functions as gocker inspect: '{{.Id}}', '{{json .Config}}'.`,
 			},
 			Action: imageInspectAction,
 		},
+		imagePruneCommand,
 	},
 }
 
