@@ -150,6 +150,38 @@ func (s *Store) link(name, id string) error {
 	return os.Symlink(id, path)
 }
 
+// Rename gives container c the name newName, which must be free, and
+// frees its old name. A running container keeps running; its /etc/hosts
+// keeps the old name, as in Docker.
+func (s *Store) Rename(c *Container, newName string) error {
+	if err := ValidateName(newName); err != nil {
+		return err
+	}
+	if newName == c.Name {
+		return fmt.Errorf("container %.12s is already named %q", c.ID, newName)
+	}
+	if err := s.link(newName, c.ID); err != nil {
+		return err
+	}
+	// config.json holds no state, so no other writer races this one.
+	var rec Container
+	path := filepath.Join(s.Dir(c.ID), "config.json")
+	err := atomicfile.ReadJSON(path, &rec)
+	if err == nil {
+		rec.Name = newName
+		err = atomicfile.WriteJSON(path, &rec, 0o600)
+	}
+	if err != nil {
+		_ = os.Remove(s.namePath(newName))
+		return fmt.Errorf("rename container %s: %w", c.Name, err)
+	}
+	if owner, err := os.Readlink(s.namePath(c.Name)); err == nil && owner == c.ID {
+		_ = os.Remove(s.namePath(c.Name))
+	}
+	c.Name = newName
+	return nil
+}
+
 // Get finds a container by full id, unique id prefix or name.
 func (s *Store) Get(ref string) (*Container, error) {
 	if ref == "" || strings.ContainsAny(ref, "/") || strings.HasPrefix(ref, ".") {

@@ -375,3 +375,40 @@ func TestPrune(t *testing.T) {
 		g.fails(125, args...)
 	}
 }
+
+// rename moves a container, running or stopped, to a free name and frees
+// the old one.
+func TestRename(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	id := strings.TrimSpace(g.ok("run", "-d", "--name", "first", "busybox", "sleep", "60"))
+	g.ok("run", "--name", "other", "busybox", "true")
+	if out := g.ok("rename", "first", "second"); out != "" {
+		t.Errorf("rename printed %q", out)
+	}
+	if got := g.field(t, "second", "{{.Id}} {{.Name}} {{.State.Status}}"); got != id+" /second running" {
+		t.Errorf("after rename: %q", got)
+	}
+	if !strings.Contains(g.fails(1, "inspect", "first"), "no such container") {
+		t.Error("the old name still finds the container")
+	}
+	// The old name is free again.
+	g.ok("run", "--name", "first", "busybox", "true")
+	for _, tt := range []struct{ args []string }{
+		{[]string{"rename", "second", "other"}},
+		{[]string{"rename", "second", "bad/name"}},
+		{[]string{"rename", "second", "second"}},
+		{[]string{"rename", "second"}},
+	} {
+		g.fails(125, tt.args...)
+	}
+	g.fails(1, "rename", "missing", "x")
+	if got := g.field(t, "second", "{{.Name}}"); got != "/second" {
+		t.Errorf("after failed renames: %q", got)
+	}
+	g.ok("stop", "-t", "0", "second")
+	g.ok("rename", "second", "third")
+	g.ok("start", "third")
+	g.ok("rm", "-f", "third", "first", "other")
+	g.assertNothingLeft(t, nil)
+}

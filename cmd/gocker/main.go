@@ -76,6 +76,7 @@ func newApp() *cli.App {
 			psCommand,
 			portCommand,
 			rmCommand,
+			renameCommand,
 			startCommand,
 			stopCommand,
 			restartCommand,
