@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -387,4 +389,40 @@ func TestImportedOwnersInSubordinateRange(t *testing.T) {
 	if out := g.ok("run", "--rm", "alpine", "stat", "-c", "%u:%g", "/etc/shadow"); out != "0:42\n" {
 		t.Errorf("owner of /etc/shadow inside = %q, want 0:42", out)
 	}
+}
+
+// history lists an image's history newest first, with the committed
+// layer's size and message on the image's own row.
+func TestHistory(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	g.ok("run", "--name", "src", "busybox", "sh", "-c", "head -c 3000 /dev/zero > /three-k")
+	id := strings.TrimSpace(g.ok("commit", "-m", "add three-k", "src", "hist:1"))
+	lines := strings.Split(strings.TrimSpace(g.ok("history", "hist:1")), "\n")
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "IMAGE ") {
+		t.Fatalf("history:\n%s", strings.Join(lines, "\n"))
+	}
+	newest := regexp.MustCompile(`^` + id[len("sha256:"):][:12] + ` +Less than a second ago +gocker commit src +[0-9.]+kB +add three-k$`)
+	if !newest.MatchString(lines[1]) {
+		t.Errorf("newest row %q", lines[1])
+	}
+	for _, l := range lines[2:] {
+		if !strings.HasPrefix(l, "<missing> ") {
+			t.Errorf("older row %q, want <missing>", l)
+		}
+	}
+	if got := strings.Fields(g.ok("history", "-q", "--no-trunc", "hist:1")); len(got) != len(lines)-1 || got[0] != id {
+		t.Errorf("history -q --no-trunc = %v, want %s first and one line per row", got, id)
+	}
+	// Sizes in bytes: the layer holds the 3000-byte file and tar headers.
+	raw := strings.Split(g.ok("image", "history", "-H=false", "hist:1"), "\n")[1]
+	f := strings.Fields(raw)
+	if len(f) != 8 || !strings.HasPrefix(f[1], "20") {
+		t.Fatalf("row without -H: %q", raw)
+	}
+	if size, err := strconv.Atoi(f[5]); err != nil || size < 3000 || size > 20000 {
+		t.Errorf("layer size %q in %q, want the 3000-byte file with its headers", f[5], raw)
+	}
+	g.fails(125, "history")
+	g.fails(125, "history", "no-such-image")
 }

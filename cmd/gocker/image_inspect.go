@@ -28,6 +28,7 @@ with the same functions as gocker inspect: '{{.Id}}', '{{json .Config}}'.`,
 			Action: imageInspectAction,
 		},
 		imagePruneCommand,
+		historyCommand("history"),
 	},
 }
 

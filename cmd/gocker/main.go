@@ -90,6 +90,7 @@ func newApp() *cli.App {
 			containerCommand,
 			imagesCommand,
 			imageCommand,
+			historyCommand("history"),
 			pullCommand,
 			pushCommand,
 			tagCommand,
