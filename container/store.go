@@ -293,8 +293,18 @@ func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.L
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
-	if owner, err := os.Readlink(s.namePath(c.Name)); err == nil && owner == c.ID {
-		_ = os.Remove(s.namePath(c.Name))
+	// gocker rename may have renamed the container after c was read (a
+	// monitor or a foreground run holds c for the container's life), so
+	// the record's own name goes too.
+	names := []string{c.Name}
+	var rec Container
+	if atomicfile.ReadJSON(filepath.Join(trash, "config.json"), &rec) == nil && rec.Name != c.Name {
+		names = append(names, rec.Name)
+	}
+	for _, name := range names {
+		if owner, err := os.Readlink(s.namePath(name)); err == nil && owner == c.ID {
+			_ = os.Remove(s.namePath(name))
+		}
 	}
 	return s.removeTrash(ctx)
 }

@@ -4,6 +4,7 @@ package test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -410,5 +411,31 @@ func TestRename(t *testing.T) {
 	g.ok("rename", "second", "third")
 	g.ok("start", "third")
 	g.ok("rm", "-f", "third", "first", "other")
+	g.assertNothingLeft(t, nil)
+}
+
+// A --rm container renamed while it runs leaves no name behind: its
+// monitor, or the foreground run, removes the record under the new name.
+func TestRenameAutoRemove(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	g.ok("run", "-d", "--rm", "--name", "detached", "busybox", "sleep", "60")
+	g.ok("rename", "detached", "renamed")
+	g.ok("stop", "-t", "0", "renamed")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fg := g.command(ctx, "run", "--rm", "--name", "foreground", "busybox", "sleep", "60")
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the foreground container to run", func() bool {
+		return g.try("inspect", "-f", "{{.State.Status}}", "foreground").stdout == "running\n"
+	})
+	g.ok("rename", "foreground", "moved")
+	g.ok("kill", "moved")
+	if err := fg.Wait(); err == nil {
+		t.Error("gocker run of the killed container exited 0")
+	}
 	g.assertNothingLeft(t, nil)
 }
