@@ -424,5 +424,10 @@ func TestHistory(t *testing.T) {
 		t.Errorf("layer size %q in %q, want the 3000-byte file with its headers", f[5], raw)
 	}
 	g.fails(125, "history")
-	g.fails(125, "history", "no-such-image")
+	// A missing image is Docker's daemon error, exit 1, for both names.
+	for _, cmd := range [][]string{{"history"}, {"image", "history"}} {
+		if stderr := g.fails(1, append(cmd, "no-such-image")...); !strings.Contains(stderr, "no such image: no-such-image") {
+			t.Errorf("%s of a missing image: %q", strings.Join(cmd, " "), stderr)
+		}
+	}
 }

@@ -41,6 +41,10 @@ func historyAction(c *cli.Context) error {
 		return err
 	}
 	img, err := st.images.Get(c.Args().First())
+	if errors.Is(err, image.ErrNotFound) {
+		// Docker's daemon errors, such as a missing image, exit with 1.
+		return &exitError{code: 1, err: err}
+	}
 	if err != nil {
 		return err
 	}
