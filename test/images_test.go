@@ -272,6 +272,26 @@ func TestImageInspectUnknownFlag(t *testing.T) {
 	}
 }
 
+// An unknown subcommand of a command group names the group and its help,
+// where Docker users look for commands such as "container ls".
+func TestUnknownSubcommand(t *testing.T) {
+	g := newRootless(t)
+	for _, tt := range []struct{ args, want string }{
+		{"bogus", "gocker: unknown command \"bogus\"\nSee 'gocker --help'.\n"},
+		{"container ls", "gocker: unknown command \"container ls\"\nSee 'gocker container --help'.\n"},
+		{"image ls", "gocker: unknown command \"image ls\"\nSee 'gocker image --help'.\n"},
+		{"system df", "gocker: unknown command \"system df\"\nSee 'gocker system --help'.\n"},
+	} {
+		res := g.try(strings.Fields(tt.args)...)
+		if res.code != 125 {
+			t.Errorf("gocker %s: want exit 125, got %s", tt.args, res)
+		}
+		if res.stderr != tt.want {
+			t.Errorf("gocker %s: stderr = %q, want %q", tt.args, res.stderr, tt.want)
+		}
+	}
+}
+
 func TestImportFormats(t *testing.T) {
 	g := newRootless(t)
 	rootfs := g.busyboxRootfs(t)

@@ -293,7 +293,14 @@ func expectedValue(f cli.Flag) string {
 	return "invalid value"
 }
 
+// commandNotFound reports an unknown command, or an unknown subcommand of
+// a command group such as "gocker container ls", with the help to read.
 func commandNotFound(c *cli.Context, name string) {
-	fmt.Fprintf(c.App.ErrWriter, "gocker: unknown command %q\nSee 'gocker --help'.\n", name)
+	group := "gocker"
+	if c.Command != nil && c.Command.HelpName != "" {
+		group = c.Command.HelpName
+	}
+	full := strings.TrimPrefix(group+" "+name, "gocker ")
+	fmt.Fprintf(c.App.ErrWriter, "gocker: unknown command %q\nSee '%s --help'.\n", full, group)
 	os.Exit(125)
 }
