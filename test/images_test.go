@@ -3,6 +3,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,7 +444,12 @@ func TestHistory(t *testing.T) {
 	if size, err := strconv.Atoi(f[5]); err != nil || size < 3000 || size > 20000 {
 		t.Errorf("layer size %q in %q, want the 3000-byte file with its headers", f[5], raw)
 	}
-	g.fails(125, "history")
+	for _, cmd := range []string{"history", "image history"} {
+		want := fmt.Sprintf("gocker: \"gocker %s\" requires exactly 1 argument: IMAGE\n", cmd)
+		if stderr := g.fails(125, strings.Fields(cmd)...); stderr != want {
+			t.Errorf("%s without an image: stderr = %q, want %q", cmd, stderr, want)
+		}
+	}
 	// A missing image is Docker's daemon error, exit 1, for both names.
 	for _, cmd := range [][]string{{"history"}, {"image", "history"}} {
 		if stderr := g.fails(1, append(cmd, "no-such-image")...); !strings.Contains(stderr, "no such image: no-such-image") {

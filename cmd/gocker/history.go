@@ -34,7 +34,7 @@ type historyRow struct {
 
 func historyAction(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return &exitError{code: 125, err: errors.New("\"gocker history\" requires exactly 1 argument: IMAGE")}
+		return &exitError{code: 125, err: fmt.Errorf("%q requires exactly 1 argument: IMAGE", c.Command.HelpName)}
 	}
 	st, err := openStores(c)
 	if err != nil {
