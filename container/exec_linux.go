@@ -52,7 +52,7 @@ func attachToScopes(ctx context.Context, dirs []string) ([]string, error) {
 // caller's user namespace (one that root runs) skips nsenter.
 func (s *Store) Exec(ctx context.Context, c *Container, opts ExecOptions) error {
 	if !c.State.Running() || !processMatches(c.State.Pid, c.State.PidStartTime) {
-		return &StartError{Code: ExitGockerError, Err: fmt.Errorf("%w: %s: start it with \"gocker start %s\"", ErrNotRunning, c.Name, c.Name)}
+		return fmt.Errorf("%w: %s: start it with \"gocker start %s\"", ErrNotRunning, c.Name, c.Name)
 	}
 	caps, err := Capabilities(c.HostConfig.CapAdd, c.HostConfig.CapDrop)
 	if err != nil {

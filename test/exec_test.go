@@ -67,7 +67,7 @@ func TestExecOptions(t *testing.T) {
 		{"missing workdir", []string{"-w", "/no/such/dir", "box", "true"}, 126, "/no/such/dir"},
 		{"unknown user", []string{"-u", "ghost", "box", "true"}, 125, "ghost"},
 		{"relative workdir", []string{"-w", "rel", "box", "true"}, 125, "absolute"},
-		{"missing container", []string{"nobody", "true"}, 125, "no such container"},
+		{"missing container", []string{"nobody", "true"}, 1, "no such container"},
 		{"no command", []string{"box"}, 125, "requires at least 2 arguments"},
 	}
 	for _, tt := range codes {
@@ -106,7 +106,7 @@ func TestExecOptions(t *testing.T) {
 	}
 
 	g.ok("stop", "-t", "0", "box")
-	stderr := g.fails(125, "exec", "box", "true")
+	stderr := g.fails(1, "exec", "box", "true")
 	if !strings.Contains(stderr, "container is not running") || !strings.Contains(stderr, "gocker start box") {
 		t.Errorf("exec in a stopped container: %q", stderr)
 	}

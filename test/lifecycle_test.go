@@ -439,3 +439,31 @@ func TestRenameAutoRemove(t *testing.T) {
 	}
 	g.assertNothingLeft(t, nil)
 }
+
+// A missing container or image, or exec in a stopped container, exits 1
+// as Docker's client does for the daemon's refusal; run and create exit
+// 125 for a missing image, as docker run does.
+func TestMissingObjectExitCodes(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	for _, args := range [][]string{
+		{"logs", "nobody"}, {"exec", "nobody", "true"}, {"top", "nobody"}, {"port", "nobody"},
+		{"commit", "nobody", "x:1"}, {"stats", "--no-stream", "nobody"}, {"inspect", "nobody"},
+		{"tag", "no-image:1", "x:1"}, {"save", "-o", os.DevNull, "no-image:1"}, {"history", "no-image:1"},
+		{"push", "no-image:1"},
+	} {
+		stderr := g.fails(1, args...)
+		if !strings.Contains(stderr, "no such") {
+			t.Errorf("gocker %v: %q, want it to say what is missing", args, stderr)
+		}
+	}
+	for _, cmd := range []string{"run", "create"} {
+		stderr := g.fails(125, cmd, "--pull", "never", "--network", "none", "no-image:1")
+		if !strings.Contains(stderr, "no such image: no-image:1") {
+			t.Errorf("%s of a missing image: %q", cmd, stderr)
+		}
+	}
+	g.ok("run", "--name", "stopped", "busybox", "true")
+	g.fails(1, "exec", "stopped", "true")
+	g.ok("rm", "stopped")
+}

@@ -446,7 +446,7 @@ func TestStatsWithoutCgroup(t *testing.T) {
 	if len(fields) != 8 || fields[1] != "plain" || fields[5] != "--" || fields[6] != "--" || fields[7] != "2" {
 		t.Errorf("stats row = %q, want no limit, no MEM %% and 2 processes", lines[1])
 	}
-	if stderr := g.fails(125, "stats", "--no-stream", "missing"); !strings.Contains(stderr, "no such container: missing") {
+	if stderr := g.fails(1, "stats", "--no-stream", "missing"); !strings.Contains(stderr, "no such container: missing") {
 		t.Errorf("stats of a missing container: %q", stderr)
 	}
 }

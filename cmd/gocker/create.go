@@ -16,7 +16,7 @@ a detached monitor that keeps its log and restart policy; --rm removes it
 when it exits.`,
 	Flags:                  createFlags(),
 	UseShortOptionHandling: true,
-	Action:                 createAction,
+	Action:                 func(c *cli.Context) error { return runFailure(createAction(c)) },
 }
 
 // createFlags are run's flags without -d, which means nothing before a

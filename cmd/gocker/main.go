@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gocker/gocker/container"
+	"github.com/gocker/gocker/image"
 	"github.com/gocker/gocker/reexec"
 	"github.com/urfave/cli/v2"
 )
@@ -186,7 +188,25 @@ func exitStatus(err error) int {
 	if errors.As(err, &coder) {
 		return coder.ExitCode()
 	}
+	// Docker's daemon refuses these, and its client exits 1 for them;
+	// run and create exit 125 for them (runFailure).
+	if errors.Is(err, container.ErrNotFound) || errors.Is(err, image.ErrNotFound) || errors.Is(err, container.ErrNotRunning) {
+		return 1
+	}
 	return 125
+}
+
+// runFailure gives an error of gocker run or create the status 125, which
+// Docker's run exits with when gocker fails, unless the error carries a
+// status already (126 and 127 for a command that cannot run).
+func runFailure(err error) error {
+	var status statusError
+	var ee *exitError
+	var coder exitCoder
+	if err == nil || errors.As(err, &status) || errors.As(err, &ee) || errors.As(err, &coder) {
+		return err
+	}
+	return &exitError{code: 125, err: err}
 }
 
 // usageError reports a flag error as Docker does ("unknown flag: --x"),

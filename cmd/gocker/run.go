@@ -27,7 +27,7 @@ With -d, gocker prints the container's id once it runs and exits; a monitor
 process keeps the container, its log and its restart policy.`,
 	Flags:                  runFlags(),
 	UseShortOptionHandling: true,
-	Action:                 runAction,
+	Action:                 func(c *cli.Context) error { return runFailure(runAction(c)) },
 }
 
 func runFlags() []cli.Flag {
