@@ -41,7 +41,9 @@ type CreateOptions struct {
 	ReadOnly   bool
 	CapAdd     []string
 	CapDrop    []string
-	AutoRemove bool
+	// SecurityOpt are the values ParseSecurityOpts returned.
+	SecurityOpt []string
+	AutoRemove  bool
 
 	RestartPolicy RestartPolicy
 	LogConfig     LogConfig
@@ -92,6 +94,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			ReadOnly:      opts.ReadOnly,
 			CapAdd:        opts.CapAdd,
 			CapDrop:       opts.CapDrop,
+			SecurityOpt:   opts.SecurityOpt,
 			AutoRemove:    opts.AutoRemove,
 			RestartPolicy: opts.RestartPolicy,
 			LogConfig:     opts.LogConfig,
@@ -157,6 +160,10 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 	if err != nil {
 		return nil, err
 	}
+	filter, err := seccompFilter(c.HostConfig, caps)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
 	dir := s.Dir(c.ID)
 	layers := make([]string, 0, len(c.Layers))
 	for i := len(c.Layers) - 1; i >= 0; i-- {
@@ -182,6 +189,7 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		Terminal:     c.Config.Tty,
 		ReadOnly:     c.HostConfig.ReadOnly,
 		Capabilities: caps,
+		Seccomp:      filter,
 		NewNetNS:     c.HostConfig.NetworkMode != NetworkHost,
 		Mounts:       c.HostConfig.Binds,
 		EtcFiles:     etcFiles,

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gocker/gocker/seccomp"
 	"github.com/moby/sys/capability"
 	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
@@ -188,8 +189,26 @@ func execProcess(spec *Spec) error {
 	if err != nil {
 		return err
 	}
+	// The filter comes last, after no_new_privs and the capabilities, so
+	// that of the init's own system calls only execve(2) must pass it,
+	// and the error report if execve fails.
+	if err := installSeccomp(spec.Seccomp, 0); err != nil {
+		return err
+	}
 	err = unix.Exec(path, spec.Args, spec.Env)
 	return execError(spec.Args[0], err)
+}
+
+// installSeccomp installs filter on the calling thread, which must have
+// no_new_privs set; nil installs nothing.
+func installSeccomp(filter *seccomp.Filter, flags uint) error {
+	if filter == nil {
+		return nil
+	}
+	if err := filter.Install(flags); err != nil {
+		return fmt.Errorf("install the seccomp filter: %w", err)
+	}
+	return nil
 }
 
 // commandPath returns the executable of the command args, looked up in
