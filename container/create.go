@@ -160,10 +160,6 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 	if err != nil {
 		return nil, err
 	}
-	filter, err := seccompFilter(c.HostConfig, caps)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", c.Name, err)
-	}
 	dir := s.Dir(c.ID)
 	layers := make([]string, 0, len(c.Layers))
 	for i := len(c.Layers) - 1; i >= 0; i-- {
@@ -189,7 +185,6 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		Terminal:     c.Config.Tty,
 		ReadOnly:     c.HostConfig.ReadOnly,
 		Capabilities: caps,
-		Seccomp:      filter,
 		NewNetNS:     c.HostConfig.NetworkMode != NetworkHost,
 		Mounts:       c.HostConfig.Binds,
 		EtcFiles:     etcFiles,

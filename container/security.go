@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gocker/gocker/seccomp"
 )
@@ -34,7 +35,7 @@ func ParseSecurityOpts(opts []string, caps []string) ([]string, error) {
 		case key == "no-new-privileges" && (!ok || value == "true"):
 			out = append(out, "no-new-privileges")
 		case key == "no-new-privileges":
-			return nil, fmt.Errorf("invalid --security-opt %q: gocker always sets no_new_privs, so setuid programs in the container gain no privileges; leave the option out", opt)
+			return nil, fmt.Errorf("invalid --security-opt %q: gocker always sets no_new_privs, so setuid programs in the container gain no privileges. Leave the option out", opt)
 		case key == "seccomp" && ok && (value == SeccompUnconfined || value == SeccompBuiltin):
 			out = append(out, "seccomp="+value)
 		case key == "seccomp" && ok && value != "":
@@ -107,4 +108,51 @@ func compileSeccomp(profile []byte, caps []string) (*seccomp.Filter, error) {
 		return nil, err
 	}
 	return seccomp.Compile(cfg)
+}
+
+// SeccompSettings are the parts of a container's configuration that its
+// seccomp filter depends on.
+type SeccompSettings struct {
+	CapAdd, CapDrop, SecurityOpt []string
+}
+
+// SeccompSettingsOf returns the seccomp settings of a container's record.
+func SeccompSettingsOf(h HostConfig) SeccompSettings {
+	return SeccompSettings{CapAdd: h.CapAdd, CapDrop: h.CapDrop, SecurityOpt: h.SecurityOpt}
+}
+
+// pendingSeccomp is a filter that a goroutine compiles while the container
+// starts.
+type pendingSeccomp struct {
+	done     chan struct{}
+	filter   *seccomp.Filter
+	err      error
+	duration time.Duration
+}
+
+// compileSeccompAsync starts compiling the filter of a container with the
+// settings s.
+func compileSeccompAsync(s SeccompSettings) *pendingSeccomp {
+	p := &pendingSeccomp{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		start := time.Now()
+		p.filter, p.err = compileSettings(s)
+		p.duration = time.Since(start)
+	}()
+	return p
+}
+
+// wait returns the filter, and how long its compilation took.
+func (p *pendingSeccomp) wait() (*seccomp.Filter, time.Duration, error) {
+	<-p.done
+	return p.filter, p.duration, p.err
+}
+
+func compileSettings(s SeccompSettings) (*seccomp.Filter, error) {
+	caps, err := Capabilities(s.CapAdd, s.CapDrop)
+	if err != nil {
+		return nil, err
+	}
+	return seccompFilter(HostConfig{SecurityOpt: s.SecurityOpt}, caps)
 }

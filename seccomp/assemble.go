@@ -116,7 +116,8 @@ func (t *table) segments(defaultAction uint32) []segment {
 		maxNamed[i], hasNamed[i] = keyNr(key), true
 	}
 
-	var segs []segment
+	// Docker's default profile makes 70 to 130 segments per table.
+	segs := make([]segment, 0, 128)
 	add := func(s segment) {
 		if n := len(segs); n > 0 && s.rules == nil && segs[n-1].rules == nil && segs[n-1].action == s.action && segs[n-1].last+1 == s.first {
 			segs[n-1].last = s.last

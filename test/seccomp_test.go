@@ -97,6 +97,13 @@ func testSeccompDefaultProfile(t *testing.T, g *gocker) {
 			t.Errorf("default profile: %s = %q, want %s", name, got[name], want)
 		}
 	}
+	// The --init init runs under the filter too, and its command
+	// inherits it.
+	out = g.ok("run", "--rm", "--network", "none", "--init", "busybox", "grep", "^Seccomp:", "/proc/1/status", "/proc/self/status")
+	if out != "/proc/1/status:Seccomp:\t2\n/proc/self/status:Seccomp:\t2\n" {
+		t.Errorf("--init: status files have %q, want filter mode 2 for the init and the command", out)
+	}
+
 	// clone and unshare of a namespace need CAP_SYS_ADMIN in the profile.
 	res := g.try("run", "--rm", "--network", "none", "busybox", "unshare", "-U", "true")
 	if res.code != 1 || !strings.Contains(res.stderr, "Operation not permitted") {
@@ -213,7 +220,7 @@ func testSeccompCustomProfile(t *testing.T, g *gocker) {
 
 	// The record keeps the profile itself, as Docker's does, so the file
 	// may go: the container starts again with it.
-	g.ok("run", "--name", "custom", "--network", "none", "--security-opt", opt, "busybox", "true")
+	g.ok("run", "--name", "custom", "--network", "none", "--security-opt", opt, "-v", probeMount(t), "busybox", "/probe/seccompprobe")
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +228,10 @@ func testSeccompCustomProfile(t *testing.T, g *gocker) {
 	if v := g.field(t, "custom", "{{json .HostConfig.SecurityOpt}}"); !strings.HasPrefix(v, want) {
 		t.Errorf("inspect: SecurityOpt = %s, want the compact profile", v)
 	}
-	g.ok("start", "custom")
+	got = probeResults(t, g.ok("start", "-a", "custom"))
+	if got["keyctl"] != "ENOSYS" {
+		t.Errorf("start after the profile file was removed: keyctl = %q, want ENOSYS", got["keyctl"])
+	}
 }
 
 func TestSeccompBadOptions(t *testing.T) {

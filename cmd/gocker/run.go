@@ -272,6 +272,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	launchOpts.Init = opts.create.Init
+	launchOpts.Seccomp = &container.SeccompSettings{CapAdd: opts.create.CapAdd, CapDrop: opts.create.CapDrop, SecurityOpt: opts.create.SecurityOpt}
 	// A rootless container with limits gets a systemd scope, which its
 	// cgroup hook finishes; the D-Bus round trips overlap with the init's
 	// start and the record's creation.

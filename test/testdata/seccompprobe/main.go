@@ -53,7 +53,7 @@ func rawSyscall(nr, a1, a2, a3 uintptr) error {
 	return nil
 }
 
-// int80 makes an i386 system call; it returns the error of a negative
+// int80 makes an i386 system call and returns the error of a negative
 // result.
 func int80(nr, a1, a2, a3 uintptr) error {
 	r := int32(int80Raw(nr, a1, a2, a3))
