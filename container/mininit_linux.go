@@ -47,7 +47,7 @@ func runMiniInit(spec *Spec) error {
 	// Like Docker's docker-init, the init runs under the container's
 	// filter: TSYNC installs it on all of the init's threads, and the
 	// command inherits it from this one.
-	if err := installSeccomp(spec.Seccomp, unix.SECCOMP_FILTER_FLAG_TSYNC); err != nil {
+	if err := installSpecSeccomp(spec, unix.SECCOMP_FILTER_FLAG_TSYNC); err != nil {
 		return err
 	}
 	attr := &syscall.ProcAttr{

@@ -46,8 +46,8 @@ func Resolve(profile []byte, caps []string) (*specs.LinuxSeccomp, error) {
 	if profile == nil {
 		return profiles.GetDefaultProfile(rs)
 	}
-	// LoadProfile decodes the profile too, but its message for a syntax
-	// error has no context; decoding first gives the plain JSON error.
+	// LoadProfile wraps a syntax error in a message of its own. Decoding
+	// first reports the JSON error alone.
 	var syntax profiles.Seccomp
 	if err := json.Unmarshal(profile, &syntax); err != nil {
 		return nil, fmt.Errorf("invalid seccomp profile: %w", err)
