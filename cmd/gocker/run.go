@@ -50,7 +50,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
-		newListFlag("security-opt", "", "seccomp=unconfined runs without a seccomp filter, seccomp=PROFILE.json applies a Docker-format profile in place of Docker's default one (seccomp=builtin); no-new-privileges is accepted and always on"),
+		newListFlag("security-opt", "", "seccomp=unconfined runs without a seccomp filter, seccomp=PROFILE.json applies a Docker-format profile in place of Docker's default (seccomp=builtin), and no-new-privileges is accepted (gocker always sets it)"),
 		&cli.StringFlag{Name: "pull", Value: pullMissing, Usage: "pull the image: missing (when not stored), always or never"},
 		&cli.StringFlag{Name: "platform", Usage: "platform of the image: os/arch[/variant]; a stored image for another platform is pulled, or rejected with --pull never"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its id"},
