@@ -57,11 +57,14 @@ type Config struct {
 
 // HostConfig is how the container uses the host.
 type HostConfig struct {
-	Binds         []Mount       `json:"Binds,omitempty"`
-	NetworkMode   string        `json:"NetworkMode"`
-	ReadOnly      bool          `json:"ReadonlyRootfs"`
-	CapAdd        []string      `json:"CapAdd,omitempty"`
-	CapDrop       []string      `json:"CapDrop,omitempty"`
+	Binds       []Mount  `json:"Binds,omitempty"`
+	NetworkMode string   `json:"NetworkMode"`
+	ReadOnly    bool     `json:"ReadonlyRootfs"`
+	CapAdd      []string `json:"CapAdd,omitempty"`
+	CapDrop     []string `json:"CapDrop,omitempty"`
+	// SecurityOpt are the --security-opt values as ParseSecurityOpts
+	// returns them; a profile file is kept as its JSON.
+	SecurityOpt   []string      `json:"SecurityOpt,omitempty"`
 	AutoRemove    bool          `json:"AutoRemove"`
 	RestartPolicy RestartPolicy `json:"RestartPolicy"`
 	LogConfig     LogConfig     `json:"LogConfig"`

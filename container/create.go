@@ -41,7 +41,9 @@ type CreateOptions struct {
 	ReadOnly   bool
 	CapAdd     []string
 	CapDrop    []string
-	AutoRemove bool
+	// SecurityOpt are the values ParseSecurityOpts returned.
+	SecurityOpt []string
+	AutoRemove  bool
 
 	RestartPolicy RestartPolicy
 	LogConfig     LogConfig
@@ -92,6 +94,7 @@ func NewContainer(opts CreateOptions) (*Container, error) {
 			ReadOnly:      opts.ReadOnly,
 			CapAdd:        opts.CapAdd,
 			CapDrop:       opts.CapDrop,
+			SecurityOpt:   opts.SecurityOpt,
 			AutoRemove:    opts.AutoRemove,
 			RestartPolicy: opts.RestartPolicy,
 			LogConfig:     opts.LogConfig,

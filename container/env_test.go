@@ -106,7 +106,7 @@ func TestHostnameOnlyInProcessEnv(t *testing.T) {
 	if diff := cmp.Diff(want, processEnv(c)); diff != "" {
 		t.Errorf("processEnv (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(append(want, "A=1"), newExecSpec(c, ExecOptions{Env: []string{"A=1"}}, nil).Env); diff != "" {
+	if diff := cmp.Diff(append(want, "A=1"), newExecSpec(c, ExecOptions{Env: []string{"A=1"}}, nil, nil).Env); diff != "" {
 		t.Errorf("exec Env (-want +got):\n%s", diff)
 	}
 

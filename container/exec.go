@@ -1,5 +1,7 @@
 package container
 
+import "github.com/gocker/gocker/seccomp"
+
 // ExecOptions are the options of gocker exec, already parsed.
 type ExecOptions struct {
 	Args []string
@@ -25,9 +27,12 @@ type execSpec struct {
 	Cwd          string   `json:"cwd"`
 	User         string   `json:"user,omitempty"`
 	Capabilities []string `json:"capabilities"`
-	Tty          bool     `json:"tty,omitempty"`
-	Interactive  bool     `json:"interactive,omitempty"`
-	Detach       bool     `json:"detach,omitempty"`
+	// Seccomp is the container's filter, which the helper installs right
+	// before it forks the process; nil runs it unconfined.
+	Seccomp     *seccomp.Filter `json:"seccomp,omitempty"`
+	Tty         bool            `json:"tty,omitempty"`
+	Interactive bool            `json:"interactive,omitempty"`
+	Detach      bool            `json:"detach,omitempty"`
 	// Cgroups are cgroup directories to join before the namespaces.
 	Cgroups []string `json:"cgroups,omitempty"`
 	// Namespaces are the open namespace files to join, by type, in the
@@ -44,13 +49,14 @@ type execNamespace struct {
 // newExecSpec combines the container's configuration with the exec
 // options, as Docker does: the container's environment, working directory
 // and user, each replaced or extended by the options.
-func newExecSpec(c *Container, opts ExecOptions, caps []string) *execSpec {
+func newExecSpec(c *Container, opts ExecOptions, caps []string, filter *seccomp.Filter) *execSpec {
 	spec := &execSpec{
 		Args:         opts.Args,
 		Env:          MergeEnv(processEnv(c), opts.Env),
 		Cwd:          c.Config.WorkingDir,
 		User:         c.Config.User,
 		Capabilities: caps,
+		Seccomp:      filter,
 		Tty:          opts.Tty,
 		Interactive:  opts.Interactive,
 		Detach:       opts.Detach,

@@ -58,7 +58,12 @@ func (s *Store) Exec(ctx context.Context, c *Container, opts ExecOptions) error 
 	if err != nil {
 		return err
 	}
-	spec := newExecSpec(c, opts, caps)
+	// The process gets the container's filter, as in Docker.
+	filter, err := seccompFilter(c.HostConfig, caps)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	spec := newExecSpec(c, opts, caps, filter)
 	if c.Rootless {
 		// The helper is this process after execve(2), so it is in the
 		// container's scope before it joins any namespace.

@@ -154,6 +154,16 @@ func startExecProcess(spec *execSpec, current capability.Capabilities) (int, err
 	// terminal's hangup still ends a shell that gocker exec -t ran.
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, forwardedSignals...)
+	// The process inherits the filter from this thread, which has
+	// no_new_privs set. The thread only forks, waits, passes signals on
+	// and exits after this, which Docker's profile allows.
+	// NOTE: a custom profile that blocks wait4(2), kill(2) or the system
+	// calls of Go's fork and of the terminal relay breaks gocker exec
+	// rather than only the process.
+	if err := installSeccomp(spec.Seccomp, 0); err != nil {
+		devNull.Close()
+		return 0, err
+	}
 	pid, err := syscall.ForkExec(path, spec.Args, execProcAttr(spec, slave, devNull))
 	devNull.Close()
 	if err != nil {

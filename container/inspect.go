@@ -68,6 +68,8 @@ type InspectHost struct {
 	ExtraHosts     []string                 `json:"ExtraHosts"`
 	Init           *bool                    `json:"Init"`
 	ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
+	// SecurityOpt is null without --security-opt, as in Docker.
+	SecurityOpt []string `json:"SecurityOpt"`
 	// Memory and MemorySwap are in bytes. MemorySwap is memory plus
 	// swap, or -1 for unlimited swap.
 	Memory     int64 `json:"Memory"`
@@ -251,6 +253,7 @@ func inspectHost(h HostConfig, n NetworkConfig) InspectHost {
 		Dns:            n.DNS,
 		ExtraHosts:     n.ExtraHosts,
 		ReadonlyRootfs: h.ReadOnly,
+		SecurityOpt:    h.SecurityOpt,
 		Memory:         h.Memory,
 		MemorySwap:     h.MemorySwap,
 		NanoCpus:       h.NanoCPUs,

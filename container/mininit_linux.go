@@ -44,6 +44,12 @@ func runMiniInit(spec *Spec) error {
 	signal.Notify(signals, miniInitSignals...)
 	children := make(chan os.Signal, 1)
 	signal.Notify(children, unix.SIGCHLD)
+	// Like Docker's docker-init, the init runs under the container's
+	// filter: TSYNC installs it on all of the init's threads, and the
+	// command inherits it from this one.
+	if err := installSpecSeccomp(spec, unix.SECCOMP_FILTER_FLAG_TSYNC); err != nil {
+		return err
+	}
 	attr := &syscall.ProcAttr{
 		Env:   spec.Env,
 		Files: []uintptr{0, 1, 2},

@@ -90,6 +90,8 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 			return -1, err
 		}
 		launchOpts.Init = c.HostConfig.Init
+		seccomp := SeccompSettingsOf(c.HostConfig)
+		launchOpts.Seccomp = &seccomp
 		if launch, err = LaunchInit(ctx, launchOpts); err != nil {
 			return -1, err
 		}
@@ -183,6 +185,18 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	spec, err := s.spec(c, opts.LayersDir, etcFiles)
 	if err != nil {
 		return nil, err
+	}
+	pending := launch.seccomp
+	if pending == nil {
+		pending = compileSeccompAsync(SeccompSettingsOf(c.HostConfig))
+	}
+	filter, duration, err := pending.wait()
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	spec.Seccomp = filter
+	if filter != nil {
+		opts.Logger.Debug("compiled the seccomp filter", "container", c.ID, "instructions", filter.Len(), "duration", duration)
 	}
 	if c.Config.Tty && opts.IO.Stdin != nil {
 		if ws, err := unix.IoctlGetWinsize(int(opts.IO.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/gocker/gocker/seccomp"
 	"github.com/moby/sys/capability"
 	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
@@ -188,8 +190,39 @@ func execProcess(spec *Spec) error {
 	if err != nil {
 		return err
 	}
+	// The filter comes last, after no_new_privs and the capabilities, so
+	// that of the init's own system calls only execve(2) must pass it,
+	// and the error report if execve fails.
+	if err := installSpecSeccomp(spec, 0); err != nil {
+		return err
+	}
 	err = unix.Exec(path, spec.Args, spec.Env)
 	return execError(spec.Args[0], err)
+}
+
+// installSpecSeccomp installs the init's filter, with flags, and reports
+// the time it took as a debug line.
+func installSpecSeccomp(spec *Spec, flags uint) error {
+	start := time.Now()
+	if err := installSeccomp(spec.Seccomp, flags); err != nil {
+		return err
+	}
+	if spec.Seccomp != nil {
+		debugf(spec, "installed the seccomp filter of %d instructions in %v", spec.Seccomp.Len(), time.Since(start))
+	}
+	return nil
+}
+
+// installSeccomp installs filter on the calling thread, which must have
+// no_new_privs set. A nil filter installs nothing.
+func installSeccomp(filter *seccomp.Filter, flags uint) error {
+	if filter == nil {
+		return nil
+	}
+	if err := filter.Install(flags); err != nil {
+		return fmt.Errorf("install the seccomp filter: %w", err)
+	}
+	return nil
 }
 
 // commandPath returns the executable of the command args, looked up in

@@ -1,5 +1,7 @@
 package container
 
+import "github.com/gocker/gocker/seccomp"
+
 // Spec is everything the container init needs to build the container's
 // root filesystem and start its process. The parent writes it as JSON to
 // the init's spec pipe once the id maps exist.
@@ -32,8 +34,11 @@ type Spec struct {
 
 	ReadOnly     bool     `json:"read_only,omitempty"`
 	Capabilities []string `json:"capabilities"` // names such as CAP_CHOWN
-	NewNetNS     bool     `json:"new_netns"`
-	Mounts       []Mount  `json:"mounts,omitempty"`
+	// Seccomp is the filter that the init installs right before it
+	// executes the command; nil runs the command unconfined.
+	Seccomp  *seccomp.Filter `json:"seccomp,omitempty"`
+	NewNetNS bool            `json:"new_netns"`
+	Mounts   []Mount         `json:"mounts,omitempty"`
 	// EtcFiles are the generated /etc/hosts, /etc/hostname and
 	// /etc/resolv.conf, which the init writes into the container's root
 	// filesystem.

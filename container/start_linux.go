@@ -37,6 +37,10 @@ type LaunchOptions struct {
 	// Init starts the init from a sealed copy of the gocker binary,
 	// because with --init it stays the container's PID 1.
 	Init bool
+	// Seccomp, when set, makes LaunchInit compile the container's seccomp
+	// filter in the background, while the init starts. Otherwise the
+	// start compiles it when it sends the spec.
+	Seccomp *SeccompSettings
 }
 
 // Launch is a container init that has started and waits for its [Spec].
@@ -54,6 +58,9 @@ type Launch struct {
 	// stdout and stderr are the read ends of the output pipes, with
 	// CaptureOutput.
 	stdout, stderr *os.File
+	// seccomp is the filter being compiled, when LaunchOptions.Seccomp
+	// was set.
+	seccomp *pendingSeccomp
 }
 
 // Process is a started container init, which became the container's
@@ -101,6 +108,12 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 			return nil, err
 		}
 		defer exe.Close()
+	}
+	if opts.Seccomp != nil {
+		// exec.Cmd.Start below waits for the init's execve, a
+		// millisecond or two, which the compilation overlaps on another
+		// CPU.
+		l.seccomp = compileSeccompAsync(*opts.Seccomp)
 	}
 	l.cmd = initCommand(opts, childSock, specR, exe)
 	if opts.CaptureOutput {

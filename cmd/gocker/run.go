@@ -50,6 +50,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
 		newListFlag("cap-add", "", "add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)"),
 		newListFlag("cap-drop", "", "drop a capability from the default set (e.g. NET_RAW, or ALL)"),
+		newListFlag("security-opt", "", "seccomp=unconfined runs without a seccomp filter, seccomp=PROFILE.json applies a Docker-format profile in place of Docker's default (seccomp=builtin), and no-new-privileges is accepted (gocker always sets it)"),
 		&cli.StringFlag{Name: "pull", Value: pullMissing, Usage: "pull the image: missing (when not stored), always or never"},
 		&cli.StringFlag{Name: "platform", Usage: "platform of the image: os/arch[/variant]; a stored image for another platform is pulled, or rejected with --pull never"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its id"},
@@ -65,18 +66,19 @@ func runFlags() []cli.Flag {
 
 // runOptions are the parsed flags and arguments of gocker run.
 type runOptions struct {
-	image      string
-	remove     bool
-	create     container.CreateOptions
-	envFlags   []string
-	envFiles   []string
-	volumes    []string
-	entrypoint string
-	hasEntry   bool
-	detach     bool
-	logDriver  string
-	logOpts    []string
-	restart    string
+	image        string
+	remove       bool
+	create       container.CreateOptions
+	envFlags     []string
+	envFiles     []string
+	volumes      []string
+	securityOpts []string
+	entrypoint   string
+	hasEntry     bool
+	detach       bool
+	logDriver    string
+	logOpts      []string
+	restart      string
 }
 
 func parseRunOptions(c *cli.Context) (*runOptions, error) {
@@ -84,17 +86,18 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		return nil, &exitError{code: 125, err: fmt.Errorf("\"gocker %s\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]", c.Command.Name)}
 	}
 	o := &runOptions{
-		image:      c.Args().First(),
-		remove:     c.Bool("rm"),
-		envFlags:   c.StringSlice("env"),
-		envFiles:   c.StringSlice("env-file"),
-		volumes:    c.StringSlice("volume"),
-		entrypoint: c.String("entrypoint"),
-		hasEntry:   c.IsSet("entrypoint"),
-		detach:     c.Bool("detach"),
-		logDriver:  c.String("log-driver"),
-		logOpts:    c.StringSlice("log-opt"),
-		restart:    c.String("restart"),
+		image:        c.Args().First(),
+		remove:       c.Bool("rm"),
+		envFlags:     c.StringSlice("env"),
+		envFiles:     c.StringSlice("env-file"),
+		volumes:      c.StringSlice("volume"),
+		securityOpts: c.StringSlice("security-opt"),
+		entrypoint:   c.String("entrypoint"),
+		hasEntry:     c.IsSet("entrypoint"),
+		detach:       c.Bool("detach"),
+		logDriver:    c.String("log-driver"),
+		logOpts:      c.StringSlice("log-opt"),
+		restart:      c.String("restart"),
 	}
 	o.create = container.CreateOptions{
 		Name:       c.String("name"),
@@ -150,7 +153,11 @@ func (o *runOptions) validate() error {
 	if err := container.ValidateUser(o.create.User); err != nil {
 		return err
 	}
-	if _, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop); err != nil {
+	caps, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop)
+	if err != nil {
+		return err
+	}
+	if o.create.SecurityOpt, err = container.ParseSecurityOpts(o.securityOpts, caps); err != nil {
 		return err
 	}
 	if o.create.Tty && o.create.OpenStdin && !o.detach && !term.IsTerminal(int(os.Stdin.Fd())) {
@@ -270,6 +277,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	launchOpts.Init = opts.create.Init
+	launchOpts.Seccomp = &container.SeccompSettings{CapAdd: opts.create.CapAdd, CapDrop: opts.create.CapDrop, SecurityOpt: opts.create.SecurityOpt}
 	// A rootless container with limits gets a systemd scope, which its
 	// cgroup hook finishes; the D-Bus round trips overlap with the init's
 	// start and the record's creation.

@@ -1,0 +1,158 @@
+package container
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gocker/gocker/seccomp"
+)
+
+// Values of --security-opt seccomp= that name no profile file.
+const (
+	SeccompUnconfined = "unconfined"
+	SeccompBuiltin    = "builtin"
+)
+
+// ParseSecurityOpts checks the values of --security-opt and returns them
+// as the container's record keeps them, the form that Docker's inspect
+// shows: "seccomp=unconfined", "seccomp=builtin", "seccomp=" followed by
+// the compacted JSON of a profile file, which Docker's command line reads
+// in place of the file's name, and "no-new-privileges". A profile is
+// checked by compiling it for a container with the capabilities caps.
+func ParseSecurityOpts(opts []string, caps []string) ([]string, error) {
+	var out []string
+	for _, opt := range opts {
+		key, value, ok := strings.Cut(opt, "=")
+		if !ok {
+			// Docker also takes the older "seccomp:VALUE".
+			key, value, ok = strings.Cut(opt, ":")
+		}
+		switch {
+		case key == "no-new-privileges" && (!ok || value == "true"):
+			out = append(out, "no-new-privileges")
+		case key == "no-new-privileges":
+			return nil, fmt.Errorf("invalid --security-opt %q: gocker always sets no_new_privs, so setuid programs in the container gain no privileges. Leave the option out", opt)
+		case key == "seccomp" && ok && (value == SeccompUnconfined || value == SeccompBuiltin):
+			out = append(out, "seccomp="+value)
+		case key == "seccomp" && ok && value != "":
+			profile, err := readSeccompProfile(value, caps)
+			if err != nil {
+				return nil, fmt.Errorf("invalid --security-opt %q: %w", opt, err)
+			}
+			out = append(out, "seccomp="+profile)
+		default:
+			return nil, fmt.Errorf("invalid --security-opt %q: use seccomp=unconfined, seccomp=builtin (Docker's default profile), seccomp=PROFILE.json or no-new-privileges", opt)
+		}
+	}
+	return out, nil
+}
+
+// readSeccompProfile reads a Docker-format profile file, checks that it
+// compiles, and returns it as compact JSON.
+func readSeccompProfile(path string, caps []string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return "", fmt.Errorf("invalid seccomp profile %s: %w", path, err)
+	}
+	if _, err := compileSeccomp(compact.Bytes(), caps); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return compact.String(), nil
+}
+
+// seccompProfile returns the seccomp setting of a container's record: the
+// profile's JSON, nil for Docker's default profile, or unconfined.
+func seccompProfile(h HostConfig) (profile []byte, unconfined bool) {
+	for _, opt := range h.SecurityOpt {
+		value, ok := strings.CutPrefix(opt, "seccomp=")
+		if !ok {
+			continue
+		}
+		// As in Docker, the last seccomp option counts.
+		switch value {
+		case SeccompUnconfined:
+			profile, unconfined = nil, true
+		case SeccompBuiltin:
+			profile, unconfined = nil, false
+		default:
+			profile, unconfined = []byte(value), false
+		}
+	}
+	return profile, unconfined
+}
+
+// seccompFilter compiles the seccomp filter of a container with the
+// capabilities caps, or returns nil when it runs unconfined.
+func seccompFilter(h HostConfig, caps []string) (*seccomp.Filter, error) {
+	profile, unconfined := seccompProfile(h)
+	if unconfined {
+		return nil, nil
+	}
+	return compileSeccomp(profile, caps)
+}
+
+// compileSeccomp compiles a profile, or Docker's default profile when it
+// is nil. A profile with neither a default action nor rules gives no
+// filter, as in Docker.
+func compileSeccomp(profile []byte, caps []string) (*seccomp.Filter, error) {
+	cfg, err := seccomp.Resolve(profile, caps)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	return seccomp.Compile(cfg)
+}
+
+// SeccompSettings are the parts of a container's configuration that its
+// seccomp filter depends on.
+type SeccompSettings struct {
+	CapAdd, CapDrop, SecurityOpt []string
+}
+
+// SeccompSettingsOf returns the seccomp settings of a container's record.
+func SeccompSettingsOf(h HostConfig) SeccompSettings {
+	return SeccompSettings{CapAdd: h.CapAdd, CapDrop: h.CapDrop, SecurityOpt: h.SecurityOpt}
+}
+
+// pendingSeccomp is a filter that a goroutine compiles while the container
+// starts.
+type pendingSeccomp struct {
+	done     chan struct{}
+	filter   *seccomp.Filter
+	err      error
+	duration time.Duration
+}
+
+// compileSeccompAsync starts compiling the filter of a container with the
+// settings s.
+func compileSeccompAsync(s SeccompSettings) *pendingSeccomp {
+	p := &pendingSeccomp{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		start := time.Now()
+		p.filter, p.err = compileSettings(s)
+		p.duration = time.Since(start)
+	}()
+	return p
+}
+
+// wait returns the filter, and how long its compilation took.
+func (p *pendingSeccomp) wait() (*seccomp.Filter, time.Duration, error) {
+	<-p.done
+	return p.filter, p.duration, p.err
+}
+
+func compileSettings(s SeccompSettings) (*seccomp.Filter, error) {
+	caps, err := Capabilities(s.CapAdd, s.CapDrop)
+	if err != nil {
+		return nil, err
+	}
+	return seccompFilter(HostConfig{SecurityOpt: s.SecurityOpt}, caps)
+}

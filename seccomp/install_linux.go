@@ -1,0 +1,44 @@
+package seccomp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Install attaches the filter to the calling thread, or with
+// SECCOMP_FILTER_FLAG_TSYNC in extraFlags to every thread of the process.
+// The thread must have no_new_privs set (or CAP_SYS_ADMIN). Threads and
+// processes that the thread creates afterwards inherit the filter, and
+// execve(2) keeps it.
+func (f *Filter) Install(extraFlags uint) error {
+	n := f.Len()
+	if n == 0 || n > maxInstructions || len(f.Program)%sockFilterSize != 0 {
+		return fmt.Errorf("invalid seccomp filter of %d bytes", len(f.Program))
+	}
+	insns := make([]unix.SockFilter, n)
+	for i := range insns {
+		b := f.Program[i*sockFilterSize:]
+		insns[i] = unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(b),
+			Jt:   b[2],
+			Jf:   b[3],
+			K:    binary.NativeEndian.Uint32(b[4:]),
+		}
+	}
+	prog := unix.SockFprog{Len: uint16(n), Filter: &insns[0]}
+	flags := f.Flags | extraFlags
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(flags), uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return os.NewSyscallError("seccomp(SECCOMP_SET_MODE_FILTER)", errno)
+	}
+	if r != 0 {
+		// With TSYNC, a positive result is a thread that could not be
+		// synchronized.
+		return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER) with SECCOMP_FILTER_FLAG_TSYNC: thread %d has a filter of its own", r)
+	}
+	return nil
+}
