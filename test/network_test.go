@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,8 +127,11 @@ func TestUserModePublishedPorts(t *testing.T) {
 			g := newRootless(t)
 			g.busybox(t)
 			tcpPort, udpPort, loopPort := freeHostPort(t), freeHostPort(t), freeHostPort(t)
-			// Port 9 listens on the container's loopback only, which a
-			// published port does not reach, as in Docker.
+			// Port 9 listens on the container's loopback only. The port
+			// driver dials the container's address, which does not reach
+			// it, as in Docker. pasta forwards TCP ports itself and
+			// connects from the host's loopback to the container's, which
+			// does.
 			e, pid := startContainer(t, g, "--name", "web", "--network", mode, "-v", echoMount(t),
 				"-p", fmt.Sprintf("%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort), "-p", "7",
 				"-p", fmt.Sprintf("%d:9", loopPort),
@@ -135,7 +139,12 @@ func TestUserModePublishedPorts(t *testing.T) {
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "hello"); got != "echo:hello" {
 				t.Errorf("TCP answer = %q, want echo:hello", got)
 			}
-			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
+			if mode == "pasta" {
+				if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); got != "echo:private" {
+					t.Errorf("answer of the container's loopback server through pasta = %q, want echo:private", got)
+				}
+				assertPastaForwards(t, g.acct.uid, fmt.Sprintf("%d:7", tcpPort), fmt.Sprintf("%d:9", loopPort))
+			} else if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
 				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
 			assertPortChildUnprivileged(t, g.acct.uid)
@@ -177,6 +186,29 @@ func TestUserModePublishedPorts(t *testing.T) {
 				t.Errorf("host port %d still answers after the container stopped", tcpPort)
 			}
 		})
+	}
+}
+
+// assertPastaForwards fails unless a pasta process of uid forwards each
+// TCP port of specs ("HOSTPORT:CONTAINERPORT") itself.
+func assertPastaForwards(t *testing.T, uid int, specs ...string) {
+	t.Helper()
+	var args []string
+	for _, pid := range processesOf(uid) {
+		// The process name is that of the binary that pasta executes,
+		// such as passt.avx2, but argv[0] stays "pasta".
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if f := strings.Split(string(cmdline), "\x00"); f[0] == "pasta" {
+			args = f
+		}
+	}
+	if args == nil {
+		t.Fatalf("no pasta process of uid %d runs", uid)
+	}
+	for _, spec := range specs {
+		if !slices.Contains(args, spec) {
+			t.Errorf("pasta %q does not forward TCP %s", args, spec)
+		}
 	}
 }
 
@@ -408,13 +440,18 @@ func TestPublishErrors(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	stderr := g.fails(125, "run", "--rm", "--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox", "true")
-	if !strings.Contains(stderr, "already in use") || !strings.Contains(stderr, "choose another host port") {
-		t.Errorf("port in use error = %q", stderr)
-	}
-	// The suggested value keeps the address the user asked for.
-	if !strings.Contains(stderr, "such as -p 127.0.0.1:") {
-		t.Errorf("port in use error %q suggests no port on 127.0.0.1", stderr)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		if _, err := exec.LookPath(mode); err != nil {
+			continue
+		}
+		stderr := g.fails(125, "run", "--rm", "--network", mode, "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox", "true")
+		if !strings.Contains(stderr, "already in use") || !strings.Contains(stderr, "choose another host port") {
+			t.Errorf("--network %s: port in use error = %q", mode, stderr)
+		}
+		// The suggested value keeps the address the user asked for.
+		if !strings.Contains(stderr, "such as -p 127.0.0.1:") {
+			t.Errorf("--network %s: port in use error %q suggests no port on 127.0.0.1", mode, stderr)
+		}
 	}
 	g.fails(125, "run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true")
 	g.fails(125, "run", "--rm", "--network", "slirp4netns", "-p", "8080:80/sctp", "busybox", "true")
@@ -694,27 +731,64 @@ func TestBridgeCleanupAfterKilledMonitor(t *testing.T) {
 }
 
 func TestUserModeCleanupAfterKilledMonitor(t *testing.T) {
-	requireUserModeTool(t, "slirp4netns")
-	g := newRootless(t)
-	g.busybox(t)
-	port := freeHostPort(t)
-	e, pid := startContainer(t, g, "--network", "slirp4netns", "-v", echoMount(t), "-p", fmt.Sprintf("127.0.0.1:%d:7", port),
-		"busybox", "sh", "-c", echoServers)
-	if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), "up"); got != "echo:up" {
-		t.Fatalf("TCP answer = %q, want echo:up", got)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			requireUserModeTool(t, mode)
+			g := newRootless(t)
+			g.busybox(t)
+			port := freeHostPort(t)
+			e, pid := startContainer(t, g, "--network", mode, "-v", echoMount(t), "-p", fmt.Sprintf("127.0.0.1:%d:7", port),
+				"busybox", "sh", "-c", echoServers)
+			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), "up"); got != "echo:up" {
+				t.Fatalf("TCP answer = %q, want echo:up", got)
+			}
+			// SIGKILL gives gocker run no chance to clean up:
+			// slirp4netns or pasta, the port driver's child and the
+			// container die with it.
+			if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-e.done
+			waitGone(t, pid)
+			if entries, _ := os.ReadDir(filepath.Join(g.runtime, "gocker", "ports")); len(entries) != 1 {
+				t.Errorf("the killed monitor left %d port driver directories, want the 1 that the next command removes", len(entries))
+			}
+			g.ok("ps", "-a")
+			assertNoHelpers(t, g)
+			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port), "x"); err == nil {
+				t.Errorf("host port %d still answers after the monitor was killed", port)
+			}
+		})
 	}
-	// SIGKILL gives gocker run no chance to clean up: slirp4netns, the
-	// port driver's child and the container die with it.
-	if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+}
+
+// TestUserModeRemoveForce removes a detached container with published
+// ports while it runs, and checks that no helper or state is left.
+func TestUserModeRemoveForce(t *testing.T) {
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			requireUserModeTool(t, mode)
+			g := newRootless(t)
+			g.busybox(t)
+			tcpPort, udpPort := freeHostPort(t), freeHostPort(t)
+			g.ok("run", "-d", "--name", "web", "--network", mode, "-v", echoMount(t),
+				"-p", fmt.Sprintf("127.0.0.1:%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort),
+				"busybox", "sh", "-c", echoServers)
+			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "up"); got != "echo:up" {
+				t.Fatalf("TCP answer = %q, want echo:up", got)
+			}
+			if got := exchange(t, "udp", fmt.Sprintf("127.0.0.1:%d", udpPort), "up"); got != "echo:up" {
+				t.Fatalf("UDP answer = %q, want echo:up", got)
+			}
+			if got := g.ok("rm", "-f", "web"); got != "web\n" {
+				t.Errorf("gocker rm -f = %q, want web", got)
+			}
+			assertNoHelpers(t, g)
+			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
+				t.Errorf("host port %d still answers after rm -f", tcpPort)
+			}
+		})
 	}
-	<-e.done
-	waitGone(t, pid)
-	if entries, _ := os.ReadDir(filepath.Join(g.runtime, "gocker", "ports")); len(entries) != 1 {
-		t.Errorf("the killed monitor left %d port driver directories, want the 1 that the next command removes", len(entries))
-	}
-	g.ok("ps", "-a")
-	assertNoHelpers(t, g)
 }
 
 func TestUserModeNeedsTun(t *testing.T) {
