@@ -2,8 +2,8 @@
 # network.sh: measure TCP throughput through a published port (iperf3,
 # one stream, client on the host side, server in the container). The rows
 # are rootless gocker with slirp4netns and with pasta, rootless Podman with
-# its default port handler and with pasta, root gocker on its bridge, host
-# loopback as the floor, and a Go splice proxy on loopback (scripts/bench/spliceproxy) as
+# its default port handler, root gocker on its bridge, host loopback as the
+# floor, and a Go splice proxy on loopback (scripts/bench/spliceproxy) as
 # the floor of any userspace forwarder. Then it measures outbound
 # throughput (client in the container, server one veth hop away) and the
 # memory of the per-container network processes, sampled one second into
@@ -306,23 +306,12 @@ for mode in slirp4netns pasta; do
 	wait "$pid" || true
 done
 
-for network in default pasta; do
-	row=podman
-	args=()
-	if [ "$network" = pasta ]; then
-		row=podman-pasta
-		args=(--network pasta)
-	fi
-	log "row: podman rootless --network $network -p 127.0.0.1:15203:5201"
-	if ! as_bench podman run -d --rm --name bench-iperf3 "${args[@]}" -p 127.0.0.1:15203:5201 localhost/iperf3:latest iperf3 -s >/dev/null; then
-		log "podman --network $network failed to start; its row is left out"
-		continue
-	fi
-	wait_iperf 15203
-	(sleep 1 && memory "$row" $(network_pids)) &
-	measure_inbound "$row" 15203
-	as_bench podman rm -f bench-iperf3 >/dev/null
-done
+log "row: podman rootless default -p 127.0.0.1:15203:5201"
+as_bench podman run -d --rm --name bench-iperf3 -p 127.0.0.1:15203:5201 localhost/iperf3:latest iperf3 -s >/dev/null
+wait_iperf 15203
+(sleep 1 && memory podman $(network_pids)) &
+measure_inbound podman 15203
+as_bench podman rm -f bench-iperf3 >/dev/null
 
 log "row: gocker root --network bridge -p 127.0.0.1:15204:5201"
 "${ROOT_GOCKER[@]}" run --rm -p 127.0.0.1:15204:5201 iperf3 >/dev/null 2>&1 &
@@ -359,7 +348,6 @@ names = {
     "gocker-slirp4netns": "gocker rootless `--network slirp4netns -p`",
     "gocker-pasta": "gocker rootless `--network pasta -p`",
     "podman": "Podman rootless default (slirp4netns, rootlessport)",
-    "podman-pasta": "Podman rootless `--network pasta` (pasta's own forwarding)",
     "gocker-bridge": "gocker root `--network bridge -p` (DNAT)",
     "out-veth": "outbound floor: host namespace to uplink over the veth",
     "out-gocker-slirp4netns": "outbound: gocker rootless slirp4netns",
