@@ -56,9 +56,8 @@ func Attach(ctx context.Context, opts AttachOptions) (Settings, func(context.Con
 	return s, func(context.Context) error { return nil }, nil
 }
 
-// attachUserMode starts slirp4netns or pasta and publishes the ports:
-// pasta forwards TCP ports itself, and rootlesskit's builtin port driver
-// forwards the others (all of them with slirp4netns).
+// attachUserMode starts slirp4netns or pasta and, with published ports,
+// the port driver.
 func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(context.Context) error, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
@@ -81,57 +80,30 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 		}
 	}
 
-	// published keeps the order of opts.Ports, and driverIndex maps the
-	// ports of the port driver back to it.
-	published := make([]PortMapping, len(opts.Ports))
-	var pastaPorts, driverPorts []PortMapping
-	var driverIndex []int
-	for i, m := range opts.Ports {
-		if opts.Mode.Name != ModePasta || !pastaForwards(m) {
-			driverPorts, driverIndex = append(driverPorts, m), append(driverIndex, i)
-			continue
-		}
-		// pasta takes fixed ports only, so a random host port is chosen
-		// here, as the port driver would choose it.
-		if m.HostPort == 0 {
-			p, err := freePort(m)
-			if err != nil {
-				return Settings{Mode: opts.Mode.String()}, cleanup, err
-			}
-			m.HostPort = p
-		}
-		published[i] = m
-		pastaPorts = append(pastaPorts, m)
-	}
-
 	var s Settings
 	var err error
 	switch opts.Mode.Name {
 	case ModeSlirp4netns:
 		helper, s, err = startSlirp4netns(ctx, opts.Pid, opts.Mode, opts.Rootless, opts.Log)
 	case ModePasta:
-		helper, s, err = startPasta(ctx, pastaOptions{
-			Pid: opts.Pid, Mode: opts.Mode, PidFile: filepath.Join(dir, "pasta.pid"),
-			Ports: pastaPorts, Rootless: opts.Rootless, Log: opts.Log,
-		})
+		helper, s, err = startPasta(ctx, opts.Pid, opts.Mode, dir, opts.Rootless, opts.Log)
 	}
 	s.Mode = opts.Mode.String()
 	if err != nil {
 		return s, cleanup, fmt.Errorf("start %s: %w", opts.Mode.Name, err)
 	}
 
-	if len(driverPorts) > 0 {
-		var fromDriver []PortMapping
-		fwd, fromDriver, err = startPortForwarder(ctx, forwarderOptions{
-			Pid: opts.Pid, Rootless: opts.Rootless, Dir: dir, Ports: driverPorts,
-			ChildIP: s.IPAddress, Log: opts.Log,
-		})
-		if err != nil {
-			return s, cleanup, err
-		}
-		for j, m := range fromDriver {
-			published[driverIndex[j]] = m
-		}
+	if len(opts.Ports) == 0 {
+		s.SetPorts(nil)
+		return s, cleanup, nil
+	}
+	var published []PortMapping
+	fwd, published, err = startPortForwarder(ctx, forwarderOptions{
+		Pid: opts.Pid, Rootless: opts.Rootless, Dir: dir, Ports: opts.Ports,
+		ChildIP: s.IPAddress, Log: opts.Log,
+	})
+	if err != nil {
+		return s, cleanup, err
 	}
 	s.SetPorts(published)
 	return s, cleanup, nil

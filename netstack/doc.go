@@ -4,15 +4,12 @@
 // Rootless containers get user-mode networking ([ModeSlirp4netns], the
 // default, or [ModePasta]): a network namespace of their own that
 // slirp4netns or pasta connects to the host through /dev/net/tun, with
-// the tool's DNS forwarder as the only nameserver. With pasta, pasta
-// forwards published TCP ports itself (its -t option), and splices
-// connections from the host's loopback to the container's loopback.
-// The other published ports (all of them with slirp4netns, UDP with
-// pasta) go through rootlesskit's builtin port driver, used as a library.
-// Its parent side runs in the container's monitor and listens on the
-// host. Its child side is the gocker binary, which nsenter starts in the
-// container's network namespace (see portForwarder). The data of such a
-// port moves between two sockets with splice(2) and never passes through
+// the tool's DNS forwarder as the only nameserver. Published ports go
+// through rootlesskit's builtin port driver, used as a library. Its parent
+// side runs in the container's monitor and listens on the host. Its child
+// side is the gocker binary, which nsenter starts in the container's
+// network namespace (see portForwarder). The data of a published port
+// moves between two sockets with splice(2) and never passes through
 // slirp4netns or pasta.
 //
 // Root containers get [ModeBridge]: a bridge (gocker0, 172.18.0.1/24 by

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,52 +173,35 @@ func waitReadyFD(ctx context.Context, r *os.File) error {
 	return nil
 }
 
-// pastaOptions configure [startPasta].
-type pastaOptions struct {
-	// Pid is a process in the container's network namespace.
-	Pid  int
-	Mode Mode
-	// PidFile is the file that pasta writes its pid to once it is ready.
-	PidFile string
-	// Ports are the ports that pasta forwards, with their host ports
-	// chosen: see [pastaForwards].
-	Ports    []PortMapping
-	Rootless bool
-	Log      *slog.Logger
-}
-
-// startPasta connects the network namespace of opts.Pid to the host
-// through pasta in the foreground, with opts.Ports forwarded, and waits
-// until it has configured the namespace and bound the ports: pasta writes
-// its pid file after that.
-func startPasta(ctx context.Context, opts pastaOptions) (*helperProcess, Settings, error) {
+// startPasta connects the network namespace of pid to the host through
+// pasta in the foreground, and waits until it has configured the
+// namespace: pasta writes its pid file after that.
+func startPasta(ctx context.Context, pid int, mode Mode, runDir string, rootless bool, log *slog.Logger) (*helperProcess, Settings, error) {
+	pidFile := filepath.Join(runDir, "pasta.pid")
 	args := []string{
-		"--config-net", "--quiet", "--foreground", "--pid", opts.PidFile,
+		"--config-net", "--quiet", "--foreground", "--pid", pidFile,
 		"--dns-forward", pastaNameserver,
+		// pasta forwards every port bound in the namespace unless told
+		// otherwise; ports are published by gocker's port driver only.
+		"--tcp-ports", "none", "--udp-ports", "none",
+		"--tcp-ns", "none", "--udp-ns", "none",
 	}
-	args = append(args, pastaPortArgs(opts.Ports)...)
 	// NOTE: allow_host_loopback with pasta relies on pasta's default
 	// mapping of the gateway's address to the host. No test covers it,
 	// because a mapping that failed would send the test's traffic to the
 	// real gateway.
-	if !opts.Mode.AllowHostLoopback {
+	if !mode.AllowHostLoopback {
 		args = append(args, "--no-map-gw")
 	}
-	args = append(args, strconv.Itoa(opts.Pid))
+	args = append(args, strconv.Itoa(pid))
 	cmd := exec.Command("pasta", args...)
-	opts.Log.Debug("start pasta", "args", cmd.Args)
-	h, err := startHelper(cmd, opts.Rootless)
+	log.Debug("start pasta", "args", cmd.Args)
+	h, err := startHelper(cmd, rootless)
 	if err != nil {
 		return nil, Settings{}, err
 	}
-	if err := waitFile(ctx, opts.PidFile, h.done); err != nil {
-		err = h.failure(err)
-		// pasta exits when it cannot bind a port. Binding the ports
-		// again, after pasta is gone, finds the port and the reason.
-		if portErr := unbindablePort(opts.Ports); portErr != nil {
-			return nil, Settings{}, fmt.Errorf("%w (%v)", portErr, err)
-		}
-		return nil, Settings{}, err
+	if err := waitFile(ctx, pidFile, h.done); err != nil {
+		return nil, Settings{}, h.failure(err)
 	}
 	s := Settings{Nameservers: []string{pastaNameserver}}
 	// pasta copies the address and default gateway of the host's
@@ -229,46 +213,6 @@ func startPasta(ctx context.Context, opts pastaOptions) (*helperProcess, Setting
 		}
 	}
 	return h, s, nil
-}
-
-// pastaForwards reports whether pasta forwards m itself rather than the
-// port driver. pasta forwards TCP: it splices connections from the host's
-// loopback to the namespace's loopback in the kernel, which is faster
-// than any forwarder in user space. UDP goes through the port driver,
-// because pasta 0.0~git20230309 (Debian 12) drops the replies to a UDP
-// port forwarded to another port number in the namespace.
-func pastaForwards(m PortMapping) bool { return m.Proto == "tcp" }
-
-// pastaPortArgs returns pasta's port options: one -t option per TCP port,
-// as [ADDRESS/]HOSTPORT:CONTAINERPORT, because pasta applies an address
-// to every port of its option. pasta forwards every port bound in the
-// namespace unless told otherwise, so the rest is "none".
-func pastaPortArgs(ports []PortMapping) []string {
-	var args []string
-	for _, m := range ports {
-		spec := fmt.Sprintf("%d:%d", m.HostPort, m.ContainerPort)
-		if m.HostIP.IsValid() {
-			spec = m.HostIP.String() + "/" + spec
-		}
-		args = append(args, "--tcp-ports", spec)
-	}
-	if len(args) == 0 {
-		args = append(args, "--tcp-ports", "none")
-	}
-	return append(args, "--udp-ports", "none", "--tcp-ns", "none", "--udp-ns", "none")
-}
-
-// unbindablePort returns the error of the first port of ports that cannot
-// be bound now, or nil.
-func unbindablePort(ports []PortMapping) error {
-	for _, m := range ports {
-		closer, err := bindPort(m)
-		if err != nil {
-			return PortError(m, err, unprivilegedPortStart())
-		}
-		closer.Close()
-	}
-	return nil
 }
 
 // waitFile polls for a non-empty file until the deadline or until exited

@@ -1,7 +1,6 @@
 package netstack
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -19,32 +18,5 @@ func TestParseDefaultRoute(t *testing.T) {
 	}
 	if _, _, err := parseDefaultRoute(strings.NewReader(strings.Join(strings.Split(table, "\n")[:2], "\n"))); err == nil {
 		t.Error("a table without a default route returned one")
-	}
-}
-
-func TestPastaPortArgs(t *testing.T) {
-	ports := []PortMapping{
-		{HostPort: 8080, ContainerPort: 80, Proto: "tcp"},
-		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 15202, ContainerPort: 5201, Proto: "tcp"},
-		{HostIP: netip.MustParseAddr("::1"), HostPort: 8443, ContainerPort: 443, Proto: "tcp"},
-	}
-	got := strings.Join(pastaPortArgs(ports), " ")
-	want := "--tcp-ports 8080:80 --tcp-ports 127.0.0.1/15202:5201 --tcp-ports ::1/8443:443 --udp-ports none --tcp-ns none --udp-ns none"
-	if got != want {
-		t.Errorf("pastaPortArgs = %q, want %q", got, want)
-	}
-	got = strings.Join(pastaPortArgs(nil), " ")
-	want = "--tcp-ports none --udp-ports none --tcp-ns none --udp-ns none"
-	if got != want {
-		t.Errorf("pastaPortArgs(nil) = %q, want %q", got, want)
-	}
-}
-
-func TestPastaForwardsTCPOnly(t *testing.T) {
-	if !pastaForwards(PortMapping{Proto: "tcp"}) {
-		t.Error("pasta does not forward a TCP port")
-	}
-	if pastaForwards(PortMapping{Proto: "udp"}) {
-		t.Error("pasta forwards a UDP port, whose translated replies it drops")
 	}
 }
