@@ -54,22 +54,11 @@ func mountsUnder(t *testing.T, dir string) []string {
 	return found
 }
 
-// processesOf returns the pids of processes whose real uid is uid. It
-// reads the uid from /proc/PID/status, because /proc/PID of a process
-// that is not dumpable, such as pasta, belongs to root.
+// processesOf returns the pids of processes whose real uid is uid.
 func processesOf(uid int) []int {
 	return pidsWhere(func(pid int) bool {
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return false
-		}
-		for line := range strings.SplitSeq(string(status), "\n") {
-			if ids, ok := strings.CutPrefix(line, "Uid:"); ok {
-				f := strings.Fields(ids)
-				return len(f) > 0 && f[0] == strconv.Itoa(uid) && processAlive(pid)
-			}
-		}
-		return false
+		var st syscall.Stat_t
+		return syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st) == nil && int(st.Uid) == uid && processAlive(pid)
 	})
 }
 
