@@ -408,13 +408,18 @@ func TestPublishErrors(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	stderr := g.fails(125, "run", "--rm", "--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox", "true")
-	if !strings.Contains(stderr, "already in use") || !strings.Contains(stderr, "choose another host port") {
-		t.Errorf("port in use error = %q", stderr)
-	}
-	// The suggested value keeps the address the user asked for.
-	if !strings.Contains(stderr, "such as -p 127.0.0.1:") {
-		t.Errorf("port in use error %q suggests no port on 127.0.0.1", stderr)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		if _, err := exec.LookPath(mode); err != nil {
+			continue
+		}
+		stderr := g.fails(125, "run", "--rm", "--network", mode, "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox", "true")
+		if !strings.Contains(stderr, "already in use") || !strings.Contains(stderr, "choose another host port") {
+			t.Errorf("--network %s: port in use error = %q", mode, stderr)
+		}
+		// The suggested value keeps the address the user asked for.
+		if !strings.Contains(stderr, "such as -p 127.0.0.1:") {
+			t.Errorf("--network %s: port in use error %q suggests no port on 127.0.0.1", mode, stderr)
+		}
 	}
 	g.fails(125, "run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true")
 	g.fails(125, "run", "--rm", "--network", "slirp4netns", "-p", "8080:80/sctp", "busybox", "true")
@@ -694,27 +699,64 @@ func TestBridgeCleanupAfterKilledMonitor(t *testing.T) {
 }
 
 func TestUserModeCleanupAfterKilledMonitor(t *testing.T) {
-	requireUserModeTool(t, "slirp4netns")
-	g := newRootless(t)
-	g.busybox(t)
-	port := freeHostPort(t)
-	e, pid := startContainer(t, g, "--network", "slirp4netns", "-v", echoMount(t), "-p", fmt.Sprintf("127.0.0.1:%d:7", port),
-		"busybox", "sh", "-c", echoServers)
-	if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), "up"); got != "echo:up" {
-		t.Fatalf("TCP answer = %q, want echo:up", got)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			requireUserModeTool(t, mode)
+			g := newRootless(t)
+			g.busybox(t)
+			port := freeHostPort(t)
+			e, pid := startContainer(t, g, "--network", mode, "-v", echoMount(t), "-p", fmt.Sprintf("127.0.0.1:%d:7", port),
+				"busybox", "sh", "-c", echoServers)
+			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), "up"); got != "echo:up" {
+				t.Fatalf("TCP answer = %q, want echo:up", got)
+			}
+			// SIGKILL gives gocker run no chance to clean up:
+			// slirp4netns or pasta, the port driver's child and the
+			// container die with it.
+			if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-e.done
+			waitGone(t, pid)
+			if entries, _ := os.ReadDir(filepath.Join(g.runtime, "gocker", "ports")); len(entries) != 1 {
+				t.Errorf("the killed monitor left %d port driver directories, want the 1 that the next command removes", len(entries))
+			}
+			g.ok("ps", "-a")
+			assertNoHelpers(t, g)
+			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", port), "x"); err == nil {
+				t.Errorf("host port %d still answers after the monitor was killed", port)
+			}
+		})
 	}
-	// SIGKILL gives gocker run no chance to clean up: slirp4netns, the
-	// port driver's child and the container die with it.
-	if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+}
+
+// TestUserModeRemoveForce removes a detached container with published
+// ports while it runs, and checks that no helper or state is left.
+func TestUserModeRemoveForce(t *testing.T) {
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			requireUserModeTool(t, mode)
+			g := newRootless(t)
+			g.busybox(t)
+			tcpPort, udpPort := freeHostPort(t), freeHostPort(t)
+			g.ok("run", "-d", "--name", "web", "--network", mode, "-v", echoMount(t),
+				"-p", fmt.Sprintf("127.0.0.1:%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort),
+				"busybox", "sh", "-c", echoServers)
+			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "up"); got != "echo:up" {
+				t.Fatalf("TCP answer = %q, want echo:up", got)
+			}
+			if got := exchange(t, "udp", fmt.Sprintf("127.0.0.1:%d", udpPort), "up"); got != "echo:up" {
+				t.Fatalf("UDP answer = %q, want echo:up", got)
+			}
+			if got := g.ok("rm", "-f", "web"); got != "web\n" {
+				t.Errorf("gocker rm -f = %q, want web", got)
+			}
+			assertNoHelpers(t, g)
+			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
+				t.Errorf("host port %d still answers after rm -f", tcpPort)
+			}
+		})
 	}
-	<-e.done
-	waitGone(t, pid)
-	if entries, _ := os.ReadDir(filepath.Join(g.runtime, "gocker", "ports")); len(entries) != 1 {
-		t.Errorf("the killed monitor left %d port driver directories, want the 1 that the next command removes", len(entries))
-	}
-	g.ok("ps", "-a")
-	assertNoHelpers(t, g)
 }
 
 func TestUserModeNeedsTun(t *testing.T) {
