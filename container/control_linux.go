@@ -192,8 +192,11 @@ func (s *Store) Wait(ctx context.Context, c *Container) (int, error) {
 	for {
 		cur, err := s.load(c.ID)
 		if errors.Is(err, ErrNotFound) {
-			// Removed with --rm after its exit: the status is
-			// gone with the record.
+			// Removed with --rm after its exit, which keeps the
+			// status for a while.
+			if code, ok := s.removedExitCode(c.ID); ok {
+				return code, nil
+			}
 			return c.State.ExitCode, nil
 		}
 		if err != nil {

@@ -70,7 +70,7 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 	}
 	defer func() { lock.Unlock() }()
 	s.clearStopRequest(c)
-	s.takeRestartRequest(c)
+	s.TakeRestartRequest(c)
 	c.State.RestartCount = 0
 	m := &monitor{store: s, c: c, conn: conn, opts: opts, log: opts.Logger.With("container", c.ID)}
 	if m.logw, err = s.openLog(c); err != nil {
@@ -87,7 +87,7 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 
 	err = m.loop(ctx)
 	s.clearStopRequest(c)
-	if restart := s.takeRestartRequest(c); c.HostConfig.AutoRemove && !restart {
+	if restart := s.TakeRestartRequest(c); c.HostConfig.AutoRemove && !restart {
 		m.logw.Close()
 		err = errors.Join(err, s.removeLocked(context.WithoutCancel(ctx), c, lock))
 		lock = nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,8 +238,15 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, err
 	}
 	c.State = State{Status: StatusCreated}
-	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	if err := atomicfile.ReadJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		// No state: a created container, or one whose removal renamed
+		// the record between the two reads.
+		if !exists(s.Dir(id)) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
 	}
 	s.reconcile(&c)
 	if err := s.loadNetworkSettings(&c); err != nil {
@@ -287,6 +295,9 @@ func (s *Store) Remove(ctx context.Context, c *Container) error {
 // removeLocked deletes the record of c, whose monitor lock the caller
 // holds, and releases the lock.
 func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.Lock) error {
+	if c.HostConfig.AutoRemove && c.State.Status == StatusExited {
+		s.keepExitCode(c)
+	}
 	trash := filepath.Join(s.dir, ".rm-"+c.ID)
 	err := os.Rename(s.Dir(c.ID), trash)
 	lock.Unlock()
@@ -309,9 +320,49 @@ func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.L
 	return s.removeTrash(ctx)
 }
 
+// exitsDir holds the exit statuses of containers removed with --rm, named
+// by container id, for the gocker wait commands that saw them run.
+func (s *Store) exitsDir() string { return filepath.Join(s.dir, "exits") }
+
+// exitKeep is how long an --rm container's exit status outlives it.
+const exitKeep = time.Minute
+
+// keepExitCode saves the exit status of c, which is about to be removed,
+// for [Store.Wait]. A failure only costs a waiter the status.
+func (s *Store) keepExitCode(c *Container) {
+	if err := os.MkdirAll(s.exitsDir(), 0o700); err != nil {
+		return
+	}
+	_ = atomicfile.WriteFile(filepath.Join(s.exitsDir(), c.ID), []byte(strconv.Itoa(c.State.ExitCode)), 0o600)
+}
+
+// removedExitCode returns the exit status that keepExitCode saved for id.
+func (s *Store) removedExitCode(id string) (int, bool) {
+	data, err := os.ReadFile(filepath.Join(s.exitsDir(), id))
+	if err != nil {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(data))
+	return code, err == nil
+}
+
+// pruneExitCodes deletes the saved exit statuses older than exitKeep.
+func (s *Store) pruneExitCodes() {
+	entries, err := os.ReadDir(s.exitsDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > exitKeep {
+			_ = os.Remove(filepath.Join(s.exitsDir(), e.Name()))
+		}
+	}
+}
+
 // removeTrash deletes every record left in removal, including those of a
 // killed gocker.
 func (s *Store) removeTrash(ctx context.Context) error {
+	s.pruneExitCodes()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
@@ -441,8 +492,8 @@ func (s *Store) restartRequestPath(id string) string {
 	return filepath.Join(s.Dir(id), "restart-requested")
 }
 
-// takeRestartRequest reports whether gocker restart stops c, and forgets
-// the request.
-func (s *Store) takeRestartRequest(c *Container) bool {
+// TakeRestartRequest reports whether gocker restart stops c, and forgets
+// the request. The monitor of an --rm container keeps it when it is.
+func (s *Store) TakeRestartRequest(c *Container) bool {
 	return os.Remove(s.restartRequestPath(c.ID)) == nil
 }

@@ -3,7 +3,10 @@
 package test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -84,6 +87,51 @@ func TestRestartRmContainer(t *testing.T) {
 		return g.ok("logs", "brief") == "run\nrun\n"
 	})
 	g.ok("stop", "-t", "0", "brief")
+	g.assertNothingLeft(t, nil)
+}
+
+// gocker wait on a container run with --rm prints its exit status, which
+// the removal must not take with it.
+func TestWaitRmContainer(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	// The removal races with wait's reads, so try several times.
+	for i := 0; i < 8; i++ {
+		id := strings.TrimSpace(g.ok("run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.3; exit 6"))
+		if got := g.ok("wait", id); got != "6\n" {
+			t.Errorf("wait printed %q, want 6", got)
+		}
+	}
+	g.assertNothingLeft(t, nil)
+}
+
+// gocker restart of a foreground run --rm ends that run, as the stop
+// does, and starts the container again with a detached monitor.
+func TestRestartForegroundRmContainer(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fg := g.command(ctx, "run", "--rm", "--name", "fg", "busybox", "sleep", "60")
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the foreground container to run", func() bool {
+		res := g.try("inspect", "--format", "{{.State.Status}}", "fg")
+		return res.code == 0 && strings.TrimSpace(res.stdout) == "running"
+	})
+	id := g.field(t, "fg", "{{.Id}}")
+	if got := g.ok("restart", "-t", "0", "fg"); got != "fg\n" {
+		t.Errorf("restart printed %q", got)
+	}
+	var exitErr *exec.ExitError
+	if err := fg.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() != 137 {
+		t.Errorf("foreground run ended with %v, want exit 137", err)
+	}
+	if got := g.field(t, "fg", "{{.Id}} {{.State.Status}}"); got != id+" running" {
+		t.Errorf("after restart: %q, want %s running", got, id)
+	}
+	g.ok("stop", "-t", "0", "fg")
 	g.assertNothingLeft(t, nil)
 }
 

@@ -310,6 +310,9 @@ func runAction(c *cli.Context) error {
 		Hooks:     containerHooks(st, ctr, scope),
 	})
 	switch {
+	case opts.remove && st.containers.TakeRestartRequest(ctr):
+		// gocker restart starts it again with a detached monitor, which
+		// removes it when it next exits.
 	case opts.remove:
 		if err := st.containers.Remove(context.WithoutCancel(ctx), ctr); err != nil {
 			runErr = errors.Join(runErr, err)
