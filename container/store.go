@@ -183,6 +183,31 @@ func (s *Store) Rename(c *Container, newName string) error {
 	return nil
 }
 
+// PruneNames removes the names whose container no longer exists, which a
+// killed gocker can leave behind, and returns how many it removed.
+func (s *Store) PruneNames() (int, error) {
+	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(s.dir, "names.lock"))
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock()
+	entries, err := os.ReadDir(filepath.Join(s.dir, "names"))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		owner, err := os.Readlink(s.namePath(e.Name()))
+		if err != nil || exists(s.Dir(owner)) || exists(filepath.Join(s.dir, ".tmp-"+owner)) {
+			continue
+		}
+		if os.Remove(s.namePath(e.Name())) == nil {
+			removed++
+		}
+	}
+	return removed, nil
+}
+
 // Get finds a container by full id, unique id prefix or name.
 func (s *Store) Get(ref string) (*Container, error) {
 	if ref == "" || strings.ContainsAny(ref, "/") || strings.HasPrefix(ref, ".") {

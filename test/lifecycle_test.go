@@ -326,9 +326,17 @@ func TestPrune(t *testing.T) {
 	if got := len(strings.Fields(g.ok("ps", "-a", "-q"))); got != 3 {
 		t.Fatalf("%d containers after declined prunes, want 3", got)
 	}
+	// A name whose container is gone, as a killed gocker leaves one.
+	ghost := filepath.Join(g.root, "containers", "names", "ghost")
+	if err := os.Symlink(strings.Repeat("0", 64), ghost); err != nil {
+		t.Fatal(err)
+	}
 	res := g.tryInput("y\n", "container", "prune")
 	if res.code != 0 {
 		t.Fatalf("container prune: exit %d: %s", res.code, res.stderr)
+	}
+	if _, err := os.Lstat(ghost); err == nil {
+		t.Error("container prune left the name of a container that does not exist")
 	}
 	for _, id := range []string{stopped, created} {
 		if !strings.Contains(res.stdout, "\n"+id+"\n") {
@@ -466,4 +474,28 @@ func TestMissingObjectExitCodes(t *testing.T) {
 	g.ok("run", "--name", "stopped", "busybox", "true")
 	g.fails(1, "exec", "stopped", "true")
 	g.ok("rm", "stopped")
+}
+
+// inspect finds an image when no container has the name, as Docker's does.
+func TestInspectFallsBackToImage(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	want := strings.TrimSpace(g.ok("image", "inspect", "-f", "{{.Id}}", "busybox"))
+	if got := strings.TrimSpace(g.ok("inspect", "-f", "{{.Id}}", "busybox")); got != want {
+		t.Errorf("inspect of an image: %q, want %q", got, want)
+	}
+	if got := strings.TrimSpace(g.ok("inspect", "--type", "image", "-f", "{{.Id}}", "busybox")); got != want {
+		t.Errorf("inspect --type image: %q, want %q", got, want)
+	}
+	// A container of the same name wins.
+	g.ok("run", "--name", "busybox", "busybox", "true")
+	if got := g.field(t, "busybox", "{{.Name}}"); got != "/busybox" {
+		t.Errorf("inspect of a name that a container and an image have: %q", got)
+	}
+	g.ok("rm", "busybox")
+	g.fails(1, "inspect", "--type", "container", "busybox")
+	if stderr := g.fails(1, "inspect", "nothing-by-this-name"); !strings.Contains(stderr, "no such container or image: nothing-by-this-name") {
+		t.Errorf("inspect of nothing: %q", stderr)
+	}
+	g.fails(125, "inspect", "--type", "volume", "busybox")
 }

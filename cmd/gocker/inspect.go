@@ -8,27 +8,36 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/gocker/gocker/container"
+	"github.com/gocker/gocker/image"
 	"github.com/urfave/cli/v2"
 )
 
 var inspectCommand = &cli.Command{
 	Name:      "inspect",
-	Usage:     "print details of containers as JSON",
-	ArgsUsage: "CONTAINER [CONTAINER...]",
+	Usage:     "print details of containers or images as JSON",
+	ArgsUsage: "NAME|ID [NAME|ID...]",
 	Description: `Prints a JSON array with one object per container, shaped as Docker's
-(Id, Name, State, Config, HostConfig, Mounts, NetworkSettings, ...). With
---format, prints a Go template for each container instead, with the
-functions json, join, split, lower, upper, title, pad and truncate, as
-Docker's: '{{.State.Status}}', '{{json .Config}}'.`,
+(Id, Name, State, Config, HostConfig, Mounts, NetworkSettings, ...). A
+name that no container has is looked up among the images, as with
+gocker image inspect, unless --type says which. With --format, prints a
+Go template for each object instead, with the functions json, join,
+split, lower, upper, title, pad and truncate, as Docker's:
+'{{.State.Status}}', '{{json .Config}}'.`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template to print for each container"},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template to print for each object"},
+		&cli.StringFlag{Name: "type", Usage: "look only for a container or only for an image"},
 	},
 	Action: inspectAction,
 }
 
 func inspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
-		return &exitError{code: 125, err: errors.New("\"gocker inspect\" requires at least 1 argument: CONTAINER [CONTAINER...]")}
+		return &exitError{code: 125, err: errors.New("\"gocker inspect\" requires at least 1 argument: NAME|ID [NAME|ID...]")}
+	}
+	kind := c.String("type")
+	if kind != "" && kind != "container" && kind != "image" {
+		return &exitError{code: 125, err: fmt.Errorf("invalid --type %q: use container or image", kind)}
 	}
 	tmpl, err := parseFormat(c)
 	if err != nil {
@@ -41,14 +50,40 @@ func inspectAction(c *cli.Context) error {
 	var objects []any
 	var errs []error
 	for _, ref := range c.Args().Slice() {
-		ctr, err := st.containers.Get(ref)
+		obj, err := inspectObject(st, ref, kind)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		objects = append(objects, st.containers.Inspect(ctr, st.images.Layers.Dir()))
+		objects = append(objects, obj)
 	}
 	return printInspected(c, tmpl, objects, errs)
+}
+
+// inspectObject returns what gocker inspect prints for ref: the container
+// of that name or id, else the image, as kind allows.
+func inspectObject(st *stores, ref, kind string) (any, error) {
+	if kind != "image" {
+		ctr, err := st.containers.Get(ref)
+		if err == nil {
+			return st.containers.Inspect(ctr, st.images.Layers.Dir()), nil
+		}
+		if kind == "container" || !errors.Is(err, container.ErrNotFound) {
+			return nil, err
+		}
+	}
+	img, err := st.images.Get(ref)
+	if err != nil {
+		if kind == "" && errors.Is(err, image.ErrNotFound) {
+			return nil, fmt.Errorf("no such container or image: %s", ref)
+		}
+		return nil, err
+	}
+	cfg, err := st.images.Config(img)
+	if err != nil {
+		return nil, err
+	}
+	return newImageInspect(img, cfg), nil
 }
 
 // parseFormat parses the --format template of an inspect command, or

@@ -175,6 +175,9 @@ func pruneContainers(c *cli.Context, st *stores) (int64, error) {
 	if len(removed) > 0 {
 		fmt.Fprintf(c.App.Writer, "Deleted Containers:\n%s\n\n", strings.Join(removed, "\n"))
 	}
+	if _, err := st.containers.PruneNames(); err != nil {
+		errs = append(errs, err)
+	}
 	return size, errors.Join(errs...)
 }
 
