@@ -89,6 +89,9 @@ func (s *Store) Monitor(ctx context.Context, c *Container, conn *MonitorConn, op
 	s.clearStopRequest(c)
 	if restart := s.TakeRestartRequest(c); c.HostConfig.AutoRemove && !restart {
 		m.logw.Close()
+		if c.State.Status == StatusExited {
+			s.keepExitCode(c)
+		}
 		err = errors.Join(err, s.removeLocked(context.WithoutCancel(ctx), c, lock))
 		lock = nil
 	}

@@ -320,9 +320,6 @@ func (s *Store) Remove(ctx context.Context, c *Container) error {
 // removeLocked deletes the record of c, whose monitor lock the caller
 // holds, and releases the lock.
 func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.Lock) error {
-	if c.HostConfig.AutoRemove && c.State.Status == StatusExited {
-		s.keepExitCode(c)
-	}
 	trash := filepath.Join(s.dir, ".rm-"+c.ID)
 	err := os.Rename(s.Dir(c.ID), trash)
 	lock.Unlock()
@@ -352,9 +349,12 @@ func (s *Store) exitsDir() string { return filepath.Join(s.dir, "exits") }
 // exitKeep is how long an --rm container's exit status outlives it.
 const exitKeep = time.Minute
 
-// keepExitCode saves the exit status of c, which is about to be removed,
-// for [Store.Wait]. A failure only costs a waiter the status.
+// keepExitCode saves the exit status of c, which its monitor is about to
+// remove, for [Store.Wait], and deletes the statuses that expired. A
+// failure only costs a waiter the status. A foreground gocker run --rm
+// keeps none: its own command prints the status.
 func (s *Store) keepExitCode(c *Container) {
+	s.pruneExitCodes()
 	if err := os.MkdirAll(s.exitsDir(), 0o700); err != nil {
 		return
 	}
@@ -387,7 +387,6 @@ func (s *Store) pruneExitCodes() {
 // removeTrash deletes every record left in removal, including those of a
 // killed gocker.
 func (s *Store) removeTrash(ctx context.Context) error {
-	s.pruneExitCodes()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
