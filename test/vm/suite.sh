@@ -129,11 +129,32 @@ test_rootless_scope() {
 	cgroup=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
 	contains "rootless container in a delegated scope of the user manager" "$cgroup" \
 		"/user.slice/user-$USER_UID.slice/user@$USER_UID.service/user.slice/gocker-"
-	check "rootless container in the scope's leaf" "$(basename "$cgroup")" container
-	unit=$(basename "$(dirname "$cgroup")")
+	unit=$(basename "$cgroup")
+	case $unit in
+	gocker-*.scope) pass "rootless container in its scope" ;;
+	*) fail "rootless container in $cgroup, not in a gocker scope" ;;
+	esac
 	check "scope delegates" "$(as_user systemctl --user show -p Delegate --value "$unit")" yes
+	check "memory limit is the scope's property" "$(as_user systemctl --user show -p MemoryMax --value "$unit")" 67108864
+	check "systemd wrote the memory limit" "$(cat "/sys/fs/cgroup$cgroup/memory.max")" 67108864
 	wait "$gpid"
-	if wait_gone "/sys/fs/cgroup$(dirname "$cgroup")"; then pass "scope removed after exit"; else fail "scope $unit still exists after exit"; fi
+	if wait_gone "/sys/fs/cgroup$cgroup"; then pass "scope removed after exit"; else fail "scope $unit still exists after exit"; fi
+}
+
+# The scope is asked for over the user manager's private socket, or over
+# the user's D-Bus where the private socket is out of reach.
+test_rootless_manager_connection() {
+	local out
+	out=$(as_user "$GOCKER" --debug --root "$USER_STORE" run --rm --network none --memory 64m busybox cat /sys/fs/cgroup/memory.max 2>&1)
+	contains "scope over the manager's private socket" "$out" "via=\"unix:path=/run/user/$USER_UID/systemd/private\""
+	contains "limit set over the private socket" "$out" 67108864
+	mkdir -p /tmp/no-private
+	chown "$USER_NAME" /tmp/no-private
+	out=$(runuser -u "$USER_NAME" -- env -i HOME="$USER_HOME" USER="$USER_NAME" LOGNAME="$USER_NAME" \
+		PATH="$SAFE_PATH" LANG=C XDG_RUNTIME_DIR=/tmp/no-private DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$USER_UID/bus" \
+		"$GOCKER" --debug --root "$USER_STORE" run --rm --network none --memory 64m busybox cat /sys/fs/cgroup/memory.max 2>&1)
+	contains "scope over the user's D-Bus without the private socket" "$out" "via=\"unix:path=/run/user/$USER_UID/bus\""
+	contains "limit set over the user's D-Bus" "$out" 67108864
 }
 
 test_rootless_no_limits() {
@@ -250,6 +271,7 @@ only)
 esac
 go_tests
 test_rootless_scope
+test_rootless_manager_connection
 test_rootless_no_limits
 test_rootless_missing_delegation
 test_rootless_delegation_fixed
