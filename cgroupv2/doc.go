@@ -6,13 +6,13 @@
 // [Create] gives one container a cgroup, in one of three ways:
 //
 //   - Rootless on cgroup v2: a transient scope unit gocker-ID.scope in
-//     user.slice of the user's systemd manager, started over the user's
-//     D-Bus with Delegate=yes and the container's pid. The limits go to a
-//     leaf cgroup "container" inside the scope, which holds the process:
-//     systemd rewrites the interface files of its own units when it
-//     reloads, but leaves a delegated subtree alone. The scope then
-//     enables the controllers for its children, which cgroup v2 allows
-//     only in a cgroup without processes of its own.
+//     user.slice of the user's systemd manager, started over the
+//     manager's private socket (or the user's D-Bus) with Delegate=yes,
+//     the container's pid and the limits as unit properties (MemoryMax=,
+//     MemorySwapMax=, CPUQuotaPerSecUSec=, CPUWeight=, AllowedCPUs=,
+//     TasksMax=). systemd writes them to the scope's interface files
+//     before it moves the process in, and again when it reloads, so the
+//     process stays in the scope and gocker writes no cgroup file.
 //   - Root on cgroup v2: /sys/fs/cgroup/gocker/ID, written directly. gocker
 //     creates the parent "gocker" once and keeps it.
 //   - Root on hybrid or legacy cgroup v1 hosts: gocker-ID under the
@@ -24,7 +24,7 @@
 //
 // What the host needs: rootless, cgroup v2 with systemd as init, a user
 // manager (user@UID.service, started by a login session or by lingering)
-// reachable on the user bus, and the controllers delegated to it
+// reachable on its private socket or the user bus, and the controllers delegated to it
 // (systemd 252 delegates cpu, memory and pids by default; cpuset needs a
 // Delegate= drop-in). Root needs the controllers mounted (v1) or enabled
 // in the root cgroup's cgroup.subtree_control (v2). [CheckSupport] reports

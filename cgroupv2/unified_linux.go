@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
-	"golang.org/x/sys/unix"
 )
 
 // rootParent is the cgroup, under the cgroup v2 root, that holds the
@@ -178,10 +177,4 @@ func procCgroupPath(pid int) (string, error) {
 		return "", fmt.Errorf("/proc/%d/cgroup has no cgroup v2 entry", pid)
 	}
 	return path, nil
-}
-
-// isPermission reports whether err is a permission failure of a cgroup
-// the caller does not own.
-func isPermission(err error) bool {
-	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
 }

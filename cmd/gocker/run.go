@@ -284,7 +284,7 @@ func runAction(c *cli.Context) error {
 	var scope *cgroupv2.PendingScope
 	if opts.create.Resources.Limited() && launchOpts.Rootless {
 		opts.create.ID = container.NewID()
-		scope = cgroupv2.StartScope(ctx, opts.create.ID)
+		scope = cgroupv2.StartScope(ctx, opts.create.ID, opts.create.Resources)
 		defer scope.Wait()
 	}
 	launch, err := container.LaunchInit(ctx, launchOpts)

@@ -7,8 +7,10 @@
 # --memory alone. It prints a Markdown table of the medians. Run as root
 # ("sudo make bench-limits"); it needs jq.
 #
-# Environment: BENCH_RUNS (default 30), and the GOCKER_VM_* settings of
-# test/vm/guest.sh.
+# Environment: BENCH_RUNS (default 30), BENCH_ROUNDS (default 1: the
+# rounds that the runs are split into, each timing every row), and the GOCKER_VM_* settings of
+# test/vm/guest.sh. GOCKER_VM_BASELINE=BINARY adds the same rows for that
+# gocker binary first (A/B), and GOCKER_VM_BENCH=only leaves out the suite.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,13 +22,15 @@ command -v jq >/dev/null || {
 make build >/dev/null
 # The suite's own result does not stop the benchmark; its failures are
 # shown.
-GOCKER_VM_BENCH=1 GOCKER_VM_BENCH_RUNS=${BENCH_RUNS:-30} ./test/vm/guest.sh test bin/gocker |
-	grep -E '^(FAIL|benchmark load|[0-9]+ passed)' >&2 || true
+GOCKER_VM_BENCH=${GOCKER_VM_BENCH:-1} GOCKER_VM_BENCH_RUNS=${BENCH_RUNS:-30} GOCKER_VM_BENCH_ROUNDS=${BENCH_ROUNDS:-1} ./test/vm/guest.sh test bin/gocker |
+	grep -E '^(FAIL|benchmark load|benchmark only|[0-9]+ passed)' >&2 || true
 echo "| command | median | min | max | runs | ratio to the median without limits |"
 echo "|---|---:|---:|---:|---:|---:|"
-# hyperfine 1.15, the guest's, exports median, min and max in seconds.
-jq -r '.results[] | [.command, .median, .min, .max, (.times | length)] | @tsv' \
-	"${GOCKER_VM_DIR:-/var/cache/gocker-vm}/bench.json" |
-	sed 's|/usr/local/bin/gocker --root /home/gtest/store |gocker |' |
-	awk -F'\t' 'NR == 1 { base = $2 }
+# hyperfine 1.15, the guest's, exports each run's time in seconds. The
+# rounds' times of a row are merged before the median is taken.
+jq -rs '[.[].results] | transpose[] | {command: .[0].command, times: ([.[].times[]] | sort)} |
+	(.times | length) as $n | [.command, ((.times[($n - 1) / 2 | floor] + .times[$n / 2 | floor]) / 2), .times[0], .times[-1], (.times | length)] | @tsv' \
+	"${GOCKER_VM_DIR:-/var/cache/gocker-vm}"/bench-*.json |
+	sed 's|/usr/local/bin/\(gocker[a-z-]*\) --root /home/gtest/store |\1 |' |
+	awk -F'\t' '$1 !~ /--memory/ { base = $2 }
 		{ printf "| `%s` | %.1f ms | %.1f ms | %.1f ms | %d | %.2f |\n", $1, $2 * 1000, $3 * 1000, $4 * 1000, $5, $2 / base }'

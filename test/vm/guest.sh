@@ -24,7 +24,14 @@
 #                     Debian kernel, else tcg)
 #   GOCKER_VM_MIRROR  Debian mirror (default: the one this host's apt uses)
 #   GOCKER_VM_TIMEOUT seconds for boot, suite and power-off (default 1200)
-#   GOCKER_VM_BENCH   1 runs the start latency benchmark in the guest too
+#   GOCKER_VM_BENCH   1 runs the start latency benchmark in the guest too;
+#                     "only" runs it without the suite
+#   GOCKER_VM_BENCH_RUNS  timed runs per benchmark row (default 30)
+#   GOCKER_VM_BENCH_ROUNDS  rounds the runs are split into (default 1): each
+#                     round times every row, so that a change of the host's
+#                     load over time hits all rows alike
+#   GOCKER_VM_BASELINE a second gocker binary for the benchmark to time side
+#                     by side with GOCKER, row by row (A/B)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -223,10 +230,15 @@ cmd_test() {
 	install -m 0755 "$gocker" "$share/gocker"
 	install -m 0755 "$script" "$share/suite.sh"
 	install -m 0755 "$HERE/../../scripts/mkbusybox.sh" "$share/mkbusybox.sh"
+	if [ -n "${GOCKER_VM_BASELINE:-}" ]; then
+		[ -x "$GOCKER_VM_BASELINE" ] || die "GOCKER_VM_BASELINE=$GOCKER_VM_BASELINE is not an executable gocker binary"
+		install -m 0755 "$GOCKER_VM_BASELINE" "$share/gocker-base"
+	fi
 	# The limit tests of the end-to-end suite run in the guest too.
 	(cd "$HERE/../.." && CGO_ENABLED=0 go test -c -tags integration -o "$share/e2e.test" ./test/) ||
 		die "cannot compile the end-to-end tests (go test -c): is Go on \$PATH?"
-	printf 'GOCKER_VM_BENCH=%s\nGOCKER_VM_BENCH_RUNS=%s\n' "${GOCKER_VM_BENCH:-0}" "${GOCKER_VM_BENCH_RUNS:-30}" >"$share/settings"
+	printf 'GOCKER_VM_BENCH=%s\nGOCKER_VM_BENCH_RUNS=%s\nGOCKER_VM_BENCH_ROUNDS=%s\n' \
+		"${GOCKER_VM_BENCH:-0}" "${GOCKER_VM_BENCH_RUNS:-30}" "${GOCKER_VM_BENCH_ROUNDS:-1}" >"$share/settings"
 	start=$(now)
 	log "booting ($(accel_args | cut -d' ' -f1-2)); console in $VM_DIR/console.log"
 	boot "$TIMEOUT" "$share" quiet </dev/null >"$VM_DIR/console.log" 2>&1 || log "qemu exited with status $?"
@@ -238,8 +250,9 @@ cmd_test() {
 	cp "$share/out.log" "$VM_DIR/out.log"
 	cat "$share/out.log"
 	if [ -f "$share/bench.json" ]; then
-		cp "$share/bench.json" "$VM_DIR/bench.json"
-		log "benchmark results in $VM_DIR/bench.json"
+		rm -f "$VM_DIR"/bench*.json
+		cp "$share"/bench*.json "$VM_DIR/"
+		log "benchmark results in $VM_DIR/bench.json (one bench-N.json per round)"
 	fi
 	rc=$(cat "$share/rc")
 	return "$rc"
