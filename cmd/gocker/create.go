@@ -32,15 +32,8 @@ func createFlags() []cli.Flag {
 }
 
 func createAction(c *cli.Context) error {
-	opts, err := parseRunOptions(c)
+	opts, st, err := prepareRun(c)
 	if err != nil {
-		return err
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	if err := ensureImage(c, st, opts.image); err != nil {
 		return err
 	}
 	ctr, err := createContainer(c.Context, st, opts.create)

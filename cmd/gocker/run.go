@@ -254,15 +254,8 @@ func runAction(c *cli.Context) error {
 	// run on another CPU while the options are parsed and the image is
 	// looked up, instead of in front of the init's start.
 	go warmProcessStart()
-	opts, err := parseRunOptions(c)
+	opts, st, err := prepareRun(c)
 	if err != nil {
-		return err
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	if err := ensureImage(c, st, opts.image); err != nil {
 		return err
 	}
 	if opts.detach || opts.create.RestartPolicy.Enabled() {
@@ -378,6 +371,23 @@ func createContainer(ctx context.Context, st *stores, opts container.CreateOptio
 	}
 	slog.Debug("created container", "container", ctr.ID, "name", ctr.Name, "image", img.ID)
 	return ctr, nil
+}
+
+// prepareRun parses the options of gocker run or create, opens the stores
+// and pulls the image when --pull asks for it.
+func prepareRun(c *cli.Context) (*runOptions, *stores, error) {
+	opts, err := parseRunOptions(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStores(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ensureImage(c, st, opts.image); err != nil {
+		return nil, nil, err
+	}
+	return opts, st, nil
 }
 
 // warmProcessStart makes the os package probe pidfd support, which it does
