@@ -80,6 +80,7 @@ func runInit() (retErr error) {
 		if err := setLoopbackUp(); err != nil {
 			return err
 		}
+		setNetworkSysctls()
 	}
 	console, err := setupRootfs(spec)
 	if err != nil {

@@ -493,3 +493,24 @@ func TestRunRootGroupsFromImage(t *testing.T) {
 		}
 	}
 }
+
+// A container with its own network namespace lets users bind any port and
+// open ping sockets, as Docker's do.
+func TestNetworkSysctlsForUsers(t *testing.T) {
+	g := newRootless(t)
+	g.busybox(t)
+	out := g.ok("run", "--rm", "--network", "none", "busybox", "cat",
+		"/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/net/ipv4/ping_group_range")
+	// The test user's namespace maps gids 0 to 65536.
+	if out != "0\n0\t65536\n" {
+		t.Errorf("sysctls = %q, want port start 0 and ping groups 0 to 65536", out)
+	}
+	// Alpine's busybox falls back to a ping socket without CAP_NET_RAW;
+	// Debian's busybox-static does not.
+	g.alpine(t)
+	out = g.ok("run", "--rm", "--network", "none", "-u", "nobody", "--cap-drop", "ALL", "alpine", "sh", "-c",
+		"ping -c 1 -W 1 127.0.0.1 >/dev/null && echo ping; nc -l -p 80 & sleep 0.3; kill -0 $! && echo bound")
+	if out != "ping\nbound\n" {
+		t.Errorf("as nobody without capabilities: %q, want ping and bound", out)
+	}
+}
