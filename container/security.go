@@ -21,7 +21,8 @@ const (
 // as the container's record keeps them, the form that Docker's inspect
 // shows: "seccomp=unconfined", "seccomp=builtin", "seccomp=" followed by
 // the compacted JSON of a profile file, which Docker's command line reads
-// in place of the file's name, and "no-new-privileges". A profile is
+// in place of the file's name, "no-new-privileges", "apparmor=unconfined"
+// and "label=disable". A profile is
 // checked by compiling it for a container with the capabilities caps.
 func ParseSecurityOpts(opts []string, caps []string) ([]string, error) {
 	var out []string
@@ -36,6 +37,12 @@ func ParseSecurityOpts(opts []string, caps []string) ([]string, error) {
 			out = append(out, "no-new-privileges")
 		case key == "no-new-privileges":
 			return nil, fmt.Errorf("invalid --security-opt %q: gocker always sets no_new_privs, so setuid programs in the container gain no privileges. Leave the option out", opt)
+		case (key == "apparmor" && value == "unconfined") || (key == "label" && value == "disable"):
+			// gocker loads no AppArmor profile and sets no SELinux
+			// label, so these ask for what is already the case.
+			out = append(out, key+"="+value)
+		case key == "apparmor" || key == "label":
+			return nil, fmt.Errorf("invalid --security-opt %q: gocker applies no AppArmor profile and no SELinux label to containers: use apparmor=unconfined or label=disable, or leave the option out", opt)
 		case key == "seccomp" && ok && (value == SeccompUnconfined || value == SeccompBuiltin):
 			out = append(out, "seccomp="+value)
 		case key == "seccomp" && ok && value != "":
@@ -45,7 +52,7 @@ func ParseSecurityOpts(opts []string, caps []string) ([]string, error) {
 			}
 			out = append(out, "seccomp="+profile)
 		default:
-			return nil, fmt.Errorf("invalid --security-opt %q: use seccomp=unconfined, seccomp=builtin (Docker's default profile), seccomp=PROFILE.json or no-new-privileges", opt)
+			return nil, fmt.Errorf("invalid --security-opt %q: use seccomp=unconfined, seccomp=builtin (Docker's default profile), seccomp=PROFILE.json, no-new-privileges, apparmor=unconfined or label=disable", opt)
 		}
 	}
 	return out, nil

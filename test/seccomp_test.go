@@ -254,7 +254,8 @@ func TestSeccompBadOptions(t *testing.T) {
 		{"seccomp=" + missing, "no such file or directory"},
 		{"seccomp=" + badJSON, "unexpected end of JSON input"},
 		{"seccomp=" + badAction, `unknown action "SCMP_ACT_MAYBE"`},
-		{"apparmor=unconfined", "use seccomp=unconfined"},
+		{"apparmor=docker-default", "gocker applies no AppArmor profile"},
+		{"label=type:svirt_t", "use apparmor=unconfined or label=disable"},
 		{"no-new-privileges=false", "gocker always sets no_new_privs"},
 	} {
 		stderr := g.fails(125, "run", "--rm", "--network", "none", "--security-opt", tc.opt, "busybox", "true")
@@ -265,6 +266,17 @@ func TestSeccompBadOptions(t *testing.T) {
 	if ids := g.lines(g.try("ps", "-aq")); len(ids) != 0 {
 		t.Errorf("rejected runs left containers: %v", ids)
 	}
-	// no-new-privileges is always on, so asking for it changes nothing.
+	// no-new-privileges is always on, so asking for it changes nothing,
+	// and neither do the options that turn off AppArmor and SELinux,
+	// which Docker's command lines often carry.
 	g.ok("run", "--rm", "--network", "none", "--security-opt", "no-new-privileges", "busybox", "true")
+	out := g.ok("run", "--name", "lsm", "--network", "none", "--security-opt", "apparmor=unconfined",
+		"--security-opt", "label=disable", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status")
+	if !strings.Contains(out, "Seccomp:\t0") {
+		t.Errorf("with apparmor=unconfined, label=disable and seccomp=unconfined: %q", out)
+	}
+	if got := g.field(t, "lsm", "{{json .HostConfig.SecurityOpt}}"); got != `["apparmor=unconfined","label=disable","seccomp=unconfined"]` {
+		t.Errorf("SecurityOpt = %s", got)
+	}
+	g.ok("rm", "lsm")
 }
