@@ -69,11 +69,30 @@ func readSeccompProfile(path string, caps []string) (string, error) {
 	if err := json.Compact(&compact, data); err != nil {
 		return "", fmt.Errorf("invalid seccomp profile %s: %w", path, err)
 	}
-	if _, err := compileSeccomp(compact.Bytes(), caps); err != nil {
+	filter, err := compileSeccomp(compact.Bytes(), caps)
+	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if filter != nil {
+		// The init installs the filter before it executes the
+		// command, and must still be able to report a failure and
+		// exit; without these it would die without a word.
+		denied, err := filter.Denied(startSyscalls...)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		if len(denied) > 0 {
+			return "", fmt.Errorf("seccomp profile %s denies %s, which a container needs to start: allow them in the profile", path, strings.Join(denied, ", "))
+		}
 	}
 	return compact.String(), nil
 }
+
+// startSyscalls are the system calls that the init makes after it
+// installed the seccomp filter: the command's execve, and on failure the
+// report over the sync socket and the exit. The Go runtime returns from
+// its preemption signals with rt_sigreturn.
+var startSyscalls = []string{"execve", "sendmsg", "exit_group", "rt_sigreturn"}
 
 // seccompProfile returns the seccomp setting of a container's record: the
 // profile's JSON, nil for Docker's default profile, or unconfined.

@@ -77,6 +77,16 @@ func abiOf(goarch string, a specs.Arch) *abi {
 	return nil
 }
 
+// knownArchs are the architectures that a profile may name, as the
+// runtime specification lists them.
+var knownArchs = []specs.Arch{
+	specs.ArchX86, specs.ArchX86_64, specs.ArchX32, specs.ArchARM, specs.ArchAARCH64,
+	specs.ArchMIPS, specs.ArchMIPS64, specs.ArchMIPS64N32, specs.ArchMIPSEL, specs.ArchMIPSEL64,
+	specs.ArchMIPSEL64N32, specs.ArchPPC, specs.ArchPPC64, specs.ArchPPC64LE, specs.ArchS390,
+	specs.ArchS390X, specs.ArchPARISC, specs.ArchPARISC64, specs.ArchRISCV64,
+	specs.ArchLOONGARCH64, specs.ArchM68K, specs.ArchSH, specs.ArchSHEB,
+}
+
 // nativeArch returns the profile architecture of goarch.
 func nativeArch(goarch string) specs.Arch {
 	switch goarch {
@@ -166,6 +176,9 @@ func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 	// calls can go through x86_64's search with x32's own numbers added.
 	tables := []*table{{abi: native}}
 	for _, a := range cfg.Architectures {
+		if !slices.Contains(knownArchs, a) {
+			return nil, fmt.Errorf("seccomp profile: unknown architecture %q: use names such as SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_AARCH64", a)
+		}
 		other := abiOf(runtime.GOARCH, a)
 		switch {
 		case other == nil || slices.ContainsFunc(tables, func(t *table) bool { return t.abi.column == other.column }):

@@ -5,6 +5,7 @@ package seccomp
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -565,5 +566,23 @@ func BenchmarkCompileDefault(b *testing.B) {
 		if _, err := Compile(cfg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDenied(t *testing.T) {
+	f := compileDefault(t, nil)
+	denied, err := f.Denied("execve", "exit_group", "keyctl", "add_key", "no_such_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(denied, []string{"keyctl", "add_key"}) {
+		t.Errorf("the default profile denies %v of execve, exit_group, keyctl and add_key, want keyctl and add_key", denied)
+	}
+}
+
+func TestUnknownArchitecture(t *testing.T) {
+	_, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{"SCMP_ARCH_BOGUS"}})
+	if err == nil || !strings.Contains(err.Error(), `unknown architecture "SCMP_ARCH_BOGUS"`) {
+		t.Errorf("got %v, want an unknown architecture error", err)
 	}
 }

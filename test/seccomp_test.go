@@ -249,11 +249,21 @@ func TestSeccompBadOptions(t *testing.T) {
 	if err := os.WriteFile(badAction, []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	denyAll := filepath.Join(env.workDir, "deny-all.json")
+	if err := os.WriteFile(denyAll, []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["exit_group"], "action": "SCMP_ACT_ALLOW"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badArch := filepath.Join(env.workDir, "bad-arch.json")
+	if err := os.WriteFile(badArch, []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	missing := filepath.Join(env.workDir, "no-such-profile.json")
 	for _, tc := range []struct{ opt, want string }{
 		{"seccomp=" + missing, "no such file or directory"},
 		{"seccomp=" + badJSON, "unexpected end of JSON input"},
 		{"seccomp=" + badAction, `unknown action "SCMP_ACT_MAYBE"`},
+		{"seccomp=" + denyAll, "denies execve, sendmsg, rt_sigreturn, which a container needs to start"},
+		{"seccomp=" + badArch, `unknown architecture "SCMP_ARCH_BOGUS"`},
 		{"apparmor=docker-default", "gocker applies no AppArmor profile"},
 		{"label=type:svirt_t", "use apparmor=unconfined or label=disable"},
 		{"no-new-privileges=false", "gocker always sets no_new_privs"},
