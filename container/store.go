@@ -155,6 +155,8 @@ func (s *Store) link(name, id string) error {
 // frees its old name. A running container keeps running; its /etc/hosts
 // keeps the old name, as in Docker.
 func (s *Store) Rename(c *Container, newName string) error {
+	// Docker shows names as "/NAME" and takes them so.
+	newName = strings.TrimPrefix(newName, "/")
 	if err := ValidateName(newName); err != nil {
 		return err
 	}

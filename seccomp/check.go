@@ -11,8 +11,8 @@ import (
 // Denied returns the system calls among names that the filter does not let
 // a process of the native architecture make, with all arguments zero:
 // those that get an error, a signal or the process killed. It runs the
-// program in x/net/bpf's interpreter, so it costs about a millisecond and
-// suits checking a profile once, not every start.
+// program in x/net/bpf's interpreter, which suits checking a profile once
+// rather than at every start.
 func (f *Filter) Denied(names ...string) ([]string, error) {
 	native := abiOf(runtime.GOARCH, nativeArch(runtime.GOARCH))
 	if native == nil {

@@ -416,7 +416,10 @@ func TestRename(t *testing.T) {
 		t.Errorf("after failed renames: %q", got)
 	}
 	g.ok("stop", "-t", "0", "second")
-	g.ok("rename", "second", "third")
+	g.ok("rename", "second", "/third")
+	if got := g.field(t, "third", "{{.Name}}"); got != "/third" {
+		t.Errorf("renamed to /third: %q", got)
+	}
 	g.ok("start", "third")
 	g.ok("rm", "-f", "third", "first", "other")
 	g.assertNothingLeft(t, nil)
