@@ -67,11 +67,11 @@ func readSeccompProfile(path string, caps []string) (string, error) {
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, data); err != nil {
-		return "", fmt.Errorf("invalid seccomp profile %s: %w", path, err)
+		return "", fmt.Errorf("seccomp profile %s: %w", path, err)
 	}
 	filter, err := compileSeccomp(compact.Bytes(), caps)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return "", fmt.Errorf("seccomp profile %s: %w", path, err)
 	}
 	if filter != nil {
 		// The init installs the filter before it executes the
@@ -79,10 +79,10 @@ func readSeccompProfile(path string, caps []string) (string, error) {
 		// exit; without these it would die without a word.
 		denied, err := filter.Denied(startSyscalls...)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
+			return "", fmt.Errorf("seccomp profile %s: %w", path, err)
 		}
 		if len(denied) > 0 {
-			return "", fmt.Errorf("seccomp profile %s denies %s, which a container needs to start: allow them in the profile", path, strings.Join(denied, ", "))
+			return "", fmt.Errorf("seccomp profile %s: it denies %s, which a container needs to start: allow them in the profile", path, strings.Join(denied, ", "))
 		}
 	}
 	return compact.String(), nil

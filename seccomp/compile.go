@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -125,15 +126,18 @@ func (t *table) keyRule(key uint64) rule { return t.rules[uint32(key)] }
 // program for this machine's architecture.
 func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
 	if cfg.ListenerPath != "" {
-		return nil, fmt.Errorf("seccomp profile: listenerPath is not supported: gocker has no seccomp agent")
+		return nil, fmt.Errorf("listenerPath is not supported: gocker has no seccomp agent")
 	}
 	flags, err := filterFlags(cfg.Flags)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DefaultAction == "" {
+		return nil, errors.New("defaultAction is missing: give the action for system calls that no rule names, such as SCMP_ACT_ERRNO")
+	}
 	defaultAction, err := actionValue(cfg.DefaultAction, cfg.DefaultErrnoRet)
 	if err != nil {
-		return nil, fmt.Errorf("seccomp profile: defaultAction: %w", err)
+		return nil, fmt.Errorf("defaultAction: %w", err)
 	}
 	tables, err := buildTables(cfg)
 	if err != nil {
@@ -177,7 +181,7 @@ func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 	tables := []*table{{abi: native}}
 	for _, a := range cfg.Architectures {
 		if !slices.Contains(knownArchs, a) {
-			return nil, fmt.Errorf("seccomp profile: unknown architecture %q: use names such as SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_AARCH64", a)
+			return nil, fmt.Errorf("unknown architecture %q: use names such as SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_AARCH64", a)
 		}
 		other := abiOf(runtime.GOARCH, a)
 		switch {
@@ -197,10 +201,10 @@ func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 	for i, call := range cfg.Syscalls {
 		action, err := actionValue(call.Action, call.ErrnoRet)
 		if err != nil {
-			return nil, fmt.Errorf("seccomp profile: syscall rule %d %v: %w", i, call.Names, err)
+			return nil, fmt.Errorf("syscall rule %d %v: %w", i, call.Names, err)
 		}
 		if err := checkArgs(call.Args); err != nil {
-			return nil, fmt.Errorf("seccomp profile: syscall rule %d %v: %w", i, call.Names, err)
+			return nil, fmt.Errorf("syscall rule %d %v: %w", i, call.Names, err)
 		}
 		first := len(rules)
 		rules = appendRules(rules, call.Args, action)
@@ -314,7 +318,7 @@ func filterFlags(names []specs.LinuxSeccompFlag) (uint, error) {
 		case "SECCOMP_FILTER_FLAG_TSYNC":
 			flags |= unix.SECCOMP_FILTER_FLAG_TSYNC
 		default:
-			return 0, fmt.Errorf("seccomp profile: flag %q is not supported: use SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW or SECCOMP_FILTER_FLAG_TSYNC", name)
+			return 0, fmt.Errorf("flag %q is not supported: use SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW or SECCOMP_FILTER_FLAG_TSYNC", name)
 		}
 	}
 	return flags, nil

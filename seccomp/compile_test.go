@@ -531,7 +531,10 @@ func TestX32SharesNumbers(t *testing.T) {
 
 func TestProfileErrors(t *testing.T) {
 	for _, tc := range []struct{ profile, want string }{
-		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [`, "invalid seccomp profile: unexpected end of JSON input"},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [`, "unexpected end of JSON input"},
+		{`["SCMP_ACT_ERRNO"]`, "not a Docker seccomp profile: a JSON array, not an object"},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": "read"}`, `not a Docker seccomp profile: "syscalls" has the wrong type (a JSON string)`},
+		{`{"syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`, "defaultAction is missing"},
 		{`{"defaultAction": "SCMP_ACT_DANCE", "syscalls": []}`, `unknown action "SCMP_ACT_DANCE"`},
 		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}`, "SCMP_ACT_NOTIFY is not supported"},
 		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}`, "argument index 6 out of range"},

@@ -27,6 +27,7 @@ package seccomp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	profiles "github.com/moby/profiles/seccomp"
@@ -50,11 +51,18 @@ func Resolve(profile []byte, caps []string) (*specs.LinuxSeccomp, error) {
 	// first reports the JSON error alone.
 	var syntax profiles.Seccomp
 	if err := json.Unmarshal(profile, &syntax); err != nil {
-		return nil, fmt.Errorf("invalid seccomp profile: %w", err)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			if typeErr.Field == "" {
+				return nil, fmt.Errorf("not a Docker seccomp profile: a JSON %s, not an object", typeErr.Value)
+			}
+			return nil, fmt.Errorf("not a Docker seccomp profile: %q has the wrong type (a JSON %s)", typeErr.Field, typeErr.Value)
+		}
+		return nil, err
 	}
 	cfg, err := profiles.LoadProfile(string(profile), rs)
 	if err != nil {
-		return nil, fmt.Errorf("invalid seccomp profile: %w", err)
+		return nil, err
 	}
 	return cfg, nil
 }
