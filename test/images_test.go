@@ -427,13 +427,23 @@ func TestHistory(t *testing.T) {
 	if !newest.MatchString(lines[1]) {
 		t.Errorf("newest row %q", lines[1])
 	}
+	// The row that ends the stored base image shows its id, as Docker
+	// shows a parent image's; rows of no stored image show <missing>.
+	base := strings.TrimSpace(g.ok("image", "inspect", "-f", "{{.Id}}", "busybox"))
+	baseRows := 0
 	for _, l := range lines[2:] {
-		if !strings.HasPrefix(l, "<missing> ") {
-			t.Errorf("older row %q, want <missing>", l)
+		switch {
+		case strings.HasPrefix(l, base[len("sha256:"):][:12]+" "):
+			baseRows++
+		case !strings.HasPrefix(l, "<missing> "):
+			t.Errorf("older row %q, want the base image's id or <missing>", l)
 		}
 	}
-	if got := strings.Fields(g.ok("history", "-q", "--no-trunc", "hist:1")); len(got) != len(lines)-1 || got[0] != id {
-		t.Errorf("history -q --no-trunc = %v, want %s first and one line per row", got, id)
+	if baseRows != 1 || !strings.HasPrefix(lines[2], base[len("sha256:"):][:12]) {
+		t.Errorf("history:\n%s\nwant the base image %s on the row below the newest", strings.Join(lines, "\n"), base)
+	}
+	if got := strings.Fields(g.ok("history", "-q", "--no-trunc", "hist:1")); len(got) != len(lines)-1 || got[0] != id || got[1] != base {
+		t.Errorf("history -q --no-trunc = %v, want %s, then %s, one line per row", got, id, base)
 	}
 	// Sizes in bytes: the layer holds the 3000-byte file and tar headers.
 	raw := strings.Split(g.ok("image", "history", "-H=false", "hist:1"), "\n")[1]

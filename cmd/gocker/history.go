@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/gocker/gocker/image"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 )
 
@@ -28,6 +30,7 @@ func historyCommand(name string) *cli.Command {
 
 // historyRow is one line of gocker history.
 type historyRow struct {
+	id                          string // the local image this row ends, if any
 	created, createdBy, comment string
 	size                        int64
 }
@@ -53,28 +56,30 @@ func historyAction(c *cli.Context) error {
 		return err
 	}
 	noTrunc := c.Bool("no-trunc")
-	id := img.ID
-	if !noTrunc {
-		id = image.ShortID(img.ID)
-	}
 	if c.Bool("quiet") {
 		// Only the newest row is an image gocker has; the rest are
 		// <missing>, which docker history -q prints as such.
-		for i := range rows {
-			if i == 0 {
-				fmt.Fprintln(c.App.Writer, id)
-			} else {
+		for _, r := range rows {
+			switch {
+			case r.id == "":
 				fmt.Fprintln(c.App.Writer, "<missing>")
+			case noTrunc:
+				fmt.Fprintln(c.App.Writer, r.id)
+			default:
+				fmt.Fprintln(c.App.Writer, image.ShortID(r.id))
 			}
 		}
 		return nil
 	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
-	for i, r := range rows {
+	for _, r := range rows {
 		rowID := "<missing>"
-		if i == 0 {
-			rowID = id
+		if r.id != "" {
+			rowID = r.id
+			if !noTrunc {
+				rowID = image.ShortID(r.id)
+			}
 		}
 		createdBy := strings.Join(strings.Fields(r.createdBy), " ")
 		if !noTrunc {
@@ -123,8 +128,44 @@ func imageHistory(st *stores, img *image.Image, human bool) ([]historyRow, error
 	for ; layer < len(sizes); layer++ {
 		rows = append(rows, historyRow{size: sizes[layer]})
 	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	markLocalParents(st, img, cfg.History, rows)
+	rows[len(rows)-1].id = img.ID
 	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 		rows[i], rows[j] = rows[j], rows[i]
 	}
 	return rows, nil
+}
+
+// markLocalParents sets the id of the rows, oldest first, that end a
+// stored image which img was built on: an image whose layers begin img's
+// and whose history begins img's, such as the image a container was
+// committed from. Docker shows such rows with the parent image's id.
+func markLocalParents(st *stores, img *image.Image, history []v1.History, rows []historyRow) {
+	images, err := st.images.List()
+	if err != nil {
+		return
+	}
+	for _, other := range images {
+		if other.ID == img.ID || len(other.Layers) > len(img.Layers) || !slices.Equal(other.Layers, img.Layers[:len(other.Layers)]) {
+			continue
+		}
+		cfg, err := st.images.Config(other)
+		n := 0
+		if err == nil {
+			n = len(cfg.History)
+		}
+		if n == 0 || n > len(history) || n > len(rows) || !sameHistory(cfg.History, history[:n]) {
+			continue
+		}
+		rows[n-1].id = other.ID
+	}
+}
+
+func sameHistory(a, b []v1.History) bool {
+	return slices.EqualFunc(a, b, func(x, y v1.History) bool {
+		return x.CreatedBy == y.CreatedBy && x.Created.Equal(y.Created.Time) && x.EmptyLayer == y.EmptyLayer && x.Comment == y.Comment
+	})
 }
