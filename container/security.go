@@ -75,8 +75,8 @@ func readSeccompProfile(path string, caps []string) (string, error) {
 	}
 	if filter != nil {
 		// The init installs the filter before it executes the
-		// command, and must still be able to report a failure and
-		// exit; without these it would die without a word.
+		// command. Without these calls a failed start would end the
+		// init with no error message.
 		denied, err := filter.Denied(startSyscalls...)
 		if err != nil {
 			return "", fmt.Errorf("seccomp profile %s: %w", path, err)

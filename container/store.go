@@ -152,10 +152,10 @@ func (s *Store) link(name, id string) error {
 }
 
 // Rename gives container c the name newName, which must be free, and
-// frees its old name. A running container keeps running; its /etc/hosts
-// keeps the old name, as in Docker.
+// frees its old name. A running container keeps running, and its
+// /etc/hosts keeps the old name, as in Docker.
 func (s *Store) Rename(c *Container, newName string) error {
-	// Docker shows names as "/NAME" and takes them so.
+	// Docker shows names as "/NAME" and accepts them in that form.
 	newName = strings.TrimPrefix(newName, "/")
 	if err := ValidateName(newName); err != nil {
 		return err
@@ -166,7 +166,7 @@ func (s *Store) Rename(c *Container, newName string) error {
 	if err := s.link(newName, c.ID); err != nil {
 		return err
 	}
-	// config.json holds no state, so no other writer races this one.
+	// config.json contains no state, so no other process writes it meanwhile.
 	var rec Container
 	path := filepath.Join(s.Dir(c.ID), "config.json")
 	err := atomicfile.ReadJSON(path, &rec)
@@ -344,8 +344,8 @@ func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.L
 	return s.removeTrash(ctx)
 }
 
-// exitsDir holds the exit statuses of containers removed with --rm, named
-// by container id, for the gocker wait commands that saw them run.
+// exitsDir returns the directory of the exit statuses of containers that
+// their monitor removed (--rm), one file per container id, for gocker wait.
 func (s *Store) exitsDir() string { return filepath.Join(s.dir, "exits") }
 
 // exitKeep is how long an --rm container's exit status outlives it.
@@ -354,7 +354,7 @@ const exitKeep = time.Minute
 // keepExitCode saves the exit status of c, which its monitor is about to
 // remove, for [Store.Wait], and deletes the statuses that expired. A
 // failure only costs a waiter the status. A foreground gocker run --rm
-// keeps none: its own command prints the status.
+// keeps none, because its own command prints the status.
 func (s *Store) keepExitCode(c *Container) {
 	s.pruneExitCodes()
 	if err := os.MkdirAll(s.exitsDir(), 0o700); err != nil {
@@ -518,8 +518,8 @@ func (s *Store) restartRequestPath(id string) string {
 	return filepath.Join(s.Dir(id), "restart-requested")
 }
 
-// TakeRestartRequest reports whether gocker restart stops c, and forgets
-// the request. The monitor of an --rm container keeps it when it is.
+// TakeRestartRequest reports whether gocker restart is stopping c, and
+// clears the request. The monitor of an --rm container keeps it if so.
 func (s *Store) TakeRestartRequest(c *Container) bool {
 	return os.Remove(s.restartRequestPath(c.ID)) == nil
 }

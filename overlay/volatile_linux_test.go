@@ -22,6 +22,7 @@ func TestClearVolatileMarker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
 	if err := ClearVolatileMarker(work); err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +33,7 @@ func TestClearVolatileMarker(t *testing.T) {
 	if len(entries) != 0 {
 		t.Errorf("left in %s: %v", inner, entries)
 	}
+
 	// Without a marker, and without a work directory at all, it does
 	// nothing.
 	if err := ClearVolatileMarker(work); err != nil {

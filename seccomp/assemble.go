@@ -89,12 +89,11 @@ const x32OwnBase = 512
 // their action is the same, so the search tree has far fewer leaves than
 // the profile has names.
 //
-// runc's filters return ENOSYS for the numbers above the largest that the
-// profile names, which belong to system calls newer than the profile; a C
-// library then falls back to an older system call. So do these, in each
-// range of numbers of the table: x86_64 and x32's own numbers from 512 on
-// are two. A profile that allows what it does not name needs no such
-// rule.
+// Numbers above the largest that the profile names belong to system calls
+// newer than the profile. runc's filters return ENOSYS for them, so that a
+// C library falls back to an older system call. These filters do the same
+// in each range of numbers of the table (x86_64, and x32's own numbers from
+// 512 on). A profile that allows what it does not name needs no such rule.
 func (t *table) segments(defaultAction uint32) []segment {
 	above := defaultAction
 	if len(t.keys) > 0 && defaultAction != unix.SECCOMP_RET_ALLOW && defaultAction != unix.SECCOMP_RET_LOG {
@@ -207,8 +206,8 @@ func jumpSize(n int) int {
 	return 2
 }
 
-// appendTree appends a binary search over segs, which are sorted and
-// contiguous, so each comparison tells which half the number falls in.
+// appendTree appends a binary search over segs. The segments are sorted
+// and contiguous, so each comparison selects the half the number is in.
 func appendTree(code []bpf.RawInstruction, segs []segment) []bpf.RawInstruction {
 	if len(segs) == 1 {
 		if segs[0].code == nil {
@@ -353,7 +352,7 @@ func jmp(cond bpf.JumpTest, val uint32, ifTrue, ifFalse int) step {
 // They continue after their last instruction when it holds, and jump to
 // failMarker, for chain to resolve, when it does not. On 32-bit ABIs only
 // the low 32 bits of the argument and of the values are compared, as
-// libseccomp does; the kernel passes such arguments zero-extended.
+// libseccomp does, because the kernel passes such arguments zero-extended.
 func appendCompare(code []bpf.RawInstruction, c specs.LinuxSeccompArg, bits int) []bpf.RawInstruction {
 	hi, lo := uint32(c.Value>>32), uint32(c.Value)
 	ldHi, ldLo := ld(loadArg(c.Index, true)), ld(loadArg(c.Index, false))

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"encoding/binary"
+	"errors"
 	"runtime"
 
 	"golang.org/x/net/bpf"
@@ -18,13 +19,7 @@ func (f *Filter) Denied(names ...string) ([]string, error) {
 	if native == nil {
 		return nil, nil
 	}
-	raw := make([]bpf.RawInstruction, f.Len())
-	for i := range raw {
-		b := f.Program[i*sockFilterSize:]
-		raw[i] = bpf.RawInstruction{Op: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
-	}
-	insns, _ := bpf.Disassemble(raw)
-	vm, err := bpf.NewVM(insns)
+	vm, err := f.interpreter()
 	if err != nil {
 		return nil, err
 	}
@@ -34,12 +29,8 @@ func (f *Filter) Denied(names ...string) ([]string, error) {
 		if !ok || native.family.numbers[row][native.column] < 0 {
 			continue
 		}
-		// The interpreter loads words in big-endian order, so the
-		// words of struct seccomp_data are stored that way.
-		data := make([]byte, 64)
-		binary.BigEndian.PutUint32(data[offsetNr:], uint32(native.family.numbers[row][native.column])|native.mask)
-		binary.BigEndian.PutUint32(data[offsetArch:], native.auditArch)
-		out, err := vm.Run(data)
+		nr := uint32(native.family.numbers[row][native.column]) | native.mask
+		out, err := vm.Run(seccompData(native.auditArch, nr))
 		if err != nil {
 			return nil, err
 		}
@@ -48,4 +39,37 @@ func (f *Filter) Denied(names ...string) ([]string, error) {
 		}
 	}
 	return denied, nil
+}
+
+// interpreter loads the filter into x/net/bpf's interpreter.
+func (f *Filter) interpreter() (*bpf.VM, error) {
+	raw := make([]bpf.RawInstruction, f.Len())
+	for i := range raw {
+		b := f.Program[i*sockFilterSize:]
+		raw[i] = bpf.RawInstruction{Op: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
+	}
+	insns, ok := bpf.Disassemble(raw)
+	if !ok {
+		return nil, errors.New("the filter contains instructions that x/net/bpf cannot decode")
+	}
+	return bpf.NewVM(insns)
+}
+
+// seccompData returns struct seccomp_data for a system call, in the form
+// that the interpreter reads. The interpreter loads 32-bit words in
+// big-endian order, so each word is stored that way, at the kernel's offset.
+func seccompData(auditArch, nr uint32, args ...uint64) []byte {
+	data := make([]byte, 64)
+	binary.BigEndian.PutUint32(data[offsetNr:], nr)
+	binary.BigEndian.PutUint32(data[offsetArch:], auditArch)
+	littleEndian := binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+	for i, a := range args {
+		lo, hi := offsetArgs+8*i, offsetArgs+8*i+4
+		if !littleEndian {
+			lo, hi = hi, lo
+		}
+		binary.BigEndian.PutUint32(data[lo:], uint32(a))
+		binary.BigEndian.PutUint32(data[hi:], uint32(a>>32))
+	}
+	return data
 }

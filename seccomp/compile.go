@@ -165,8 +165,9 @@ func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
 func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 	native := abiOf(runtime.GOARCH, nativeArch(runtime.GOARCH))
 	if native == nil {
-		return nil, fmt.Errorf("seccomp filters are not supported on %s: gocker's filter compiler knows amd64 and arm64", runtime.GOARCH)
+		return nil, fmt.Errorf("seccomp filters are not supported on %s: gocker's filter compiler supports amd64 and arm64", runtime.GOARCH)
 	}
+
 	// libseccomp always filters the native ABI, listed or not. An
 	// architecture of another family never appears on this machine's
 	// kernel, so it needs no part of the filter.
@@ -192,12 +193,14 @@ func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 			tables = append(tables, &table{abi: other})
 		}
 	}
+
 	x32 := abiOf(runtime.GOARCH, specs.ArchX32)
 	rules := make([]rule, 0, 2*len(cfg.Syscalls))
 	for _, t := range tables {
 		// Docker's default profile names about 450 system calls.
 		t.keys = make([]uint64, 0, 512)
 	}
+
 	for i, call := range cfg.Syscalls {
 		action, err := actionValue(call.Action, call.ErrnoRet)
 		if err != nil {
@@ -230,6 +233,7 @@ func buildTables(cfg *specs.LinuxSeccomp) ([]*table, error) {
 			}
 		}
 	}
+
 	for _, t := range tables {
 		t.rules = rules
 		sortKeys(t.keys)

@@ -3,7 +3,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -46,44 +45,21 @@ const (
 type vm struct {
 	t  *testing.T
 	vm *bpf.VM
-	n  int
 }
 
 func newVM(t *testing.T, f *Filter) *vm {
 	t.Helper()
-	raw := make([]bpf.RawInstruction, f.Len())
-	for i := range raw {
-		b := f.Program[i*sockFilterSize:]
-		raw[i] = bpf.RawInstruction{Op: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
-	}
-	insns, ok := bpf.Disassemble(raw)
-	if !ok {
-		t.Fatal("the filter holds instructions that x/net/bpf cannot decode")
-	}
-	v, err := bpf.NewVM(insns)
+	v, err := f.interpreter()
 	if err != nil {
 		t.Fatalf("load the filter into the BPF interpreter: %v", err)
 	}
-	return &vm{t: t, vm: v, n: len(insns)}
+	return &vm{t: t, vm: v}
 }
 
-// run returns the filter's result for a system call. The interpreter
-// loads 32-bit words in big-endian order, so each word of seccomp_data is
-// stored that way, at the offset where the kernel keeps it.
+// run returns the filter's result for a system call.
 func (v *vm) run(auditArch, nr uint32, args ...uint64) uint32 {
 	v.t.Helper()
-	data := make([]byte, 64)
-	binary.BigEndian.PutUint32(data[offsetNr:], nr)
-	binary.BigEndian.PutUint32(data[offsetArch:], auditArch)
-	for i, a := range args {
-		lo, hi := offsetArgs+8*i, offsetArgs+8*i+4
-		if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-			lo, hi = hi, lo
-		}
-		binary.BigEndian.PutUint32(data[lo:], uint32(a))
-		binary.BigEndian.PutUint32(data[hi:], uint32(a>>32))
-	}
-	out, err := v.vm.Run(data)
+	out, err := v.vm.Run(seccompData(auditArch, nr, args...))
 	if err != nil {
 		v.t.Fatalf("run the filter: %v", err)
 	}
@@ -210,8 +186,8 @@ func TestDefaultProfileCompatABIs(t *testing.T) {
 		{"personality", []uint64{addrNoRandomize}, retEPERM},
 	})
 	// Numbers between x86_64's last system call and x32's own belong to
-	// newer system calls; x32's own that the profile does not name get
-	// the default action.
+	// newer system calls. x32's own numbers that the profile does not
+	// name get the default action.
 	if got := v.run(auditArchX86_64, 500); got != retENOSYS {
 		t.Errorf("x86_64 system call 500: got %#x, want ENOSYS", got)
 	}

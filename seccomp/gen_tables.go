@@ -2,9 +2,9 @@
 
 // gen_tables writes ztables.go: the system call tables of
 // github.com/elastic/go-seccomp-bpf/arch as sorted arrays. That package
-// builds its tables as maps when a program starts, about 0.14 ms of
-// package initialization in every gocker process, the container init
-// included; the arrays are static data, which costs nothing at start.
+// builds its tables as maps when a program starts, which took about
+// 0.14 ms in every gocker process here, the container init included.
+// Static arrays cost nothing at start.
 //
 // Run it with "go generate ./seccomp" after updating the module.
 package main
@@ -45,9 +45,9 @@ func main() {
 }
 
 // syscallNumbers maps names to numbers from the table's numbers: its map
-// of names picks one at random where a name has two. That happens on x32,
-// whose table also lists the x86_64-only numbers of system calls that have
-// an x32 entry from 512 on; the x32 entry is the one x32 programs call.
+// of names picks one at random where a name has two. That happens on x32:
+// its table also lists the x86_64-only numbers of system calls that have
+// an x32 entry from 512 on, and x32 programs call the x32 entry.
 func syscallNumbers(info *arch.Info) map[string]int {
 	numbers := map[string]int{}
 	for nr, name := range info.SyscallNumbers {

@@ -419,33 +419,49 @@ func TestHistory(t *testing.T) {
 	g.busybox(t)
 	g.ok("run", "--name", "src", "busybox", "sh", "-c", "head -c 3000 /dev/zero > /three-k")
 	id := strings.TrimSpace(g.ok("commit", "-m", "add three-k", "src", "hist:1"))
+	base := strings.TrimSpace(g.ok("image", "inspect", "-f", "{{.Id}}", "busybox"))
+	short := func(id string) string { return id[len("sha256:"):][:12] }
+
 	lines := strings.Split(strings.TrimSpace(g.ok("history", "hist:1")), "\n")
 	if len(lines) < 3 || !strings.HasPrefix(lines[0], "IMAGE ") {
 		t.Fatalf("history:\n%s", strings.Join(lines, "\n"))
 	}
-	newest := regexp.MustCompile(`^` + id[len("sha256:"):][:12] + ` +Less than a second ago +gocker commit src +[0-9.]+kB +add three-k$`)
+	newest := regexp.MustCompile(`^` + short(id) + ` +Less than a second ago +gocker commit src +[0-9.]+kB +add three-k$`)
 	if !newest.MatchString(lines[1]) {
 		t.Errorf("newest row %q", lines[1])
 	}
+
 	// The row that ends the stored base image shows its id, as Docker
-	// shows a parent image's; rows of no stored image show <missing>.
-	base := strings.TrimSpace(g.ok("image", "inspect", "-f", "{{.Id}}", "busybox"))
+	// shows a parent image's. Rows of no stored image show <missing>.
 	baseRows := 0
 	for _, l := range lines[2:] {
 		switch {
-		case strings.HasPrefix(l, base[len("sha256:"):][:12]+" "):
+		case strings.HasPrefix(l, short(base)+" "):
 			baseRows++
 		case !strings.HasPrefix(l, "<missing> "):
 			t.Errorf("older row %q, want the base image's id or <missing>", l)
 		}
 	}
-	if baseRows != 1 || !strings.HasPrefix(lines[2], base[len("sha256:"):][:12]) {
-		t.Errorf("history:\n%s\nwant the base image %s on the row below the newest", strings.Join(lines, "\n"), base)
+	if baseRows != 1 {
+		t.Errorf("%d rows show the base image %s, want 1", baseRows, base)
 	}
-	if got := strings.Fields(g.ok("history", "-q", "--no-trunc", "hist:1")); len(got) != len(lines)-1 || got[0] != id || got[1] != base {
-		t.Errorf("history -q --no-trunc = %v, want %s, then %s, one line per row", got, id, base)
+	if !strings.HasPrefix(lines[2], short(base)) {
+		t.Errorf("row below the newest %q, want the base image %s", lines[2], base)
 	}
-	// Sizes in bytes: the layer holds the 3000-byte file and tar headers.
+
+	quiet := strings.Fields(g.ok("history", "-q", "--no-trunc", "hist:1"))
+	if len(quiet) != len(lines)-1 {
+		t.Fatalf("history -q --no-trunc = %v, want one line per row", quiet)
+	}
+	if quiet[0] != id {
+		t.Errorf("history -q --no-trunc first line %s, want %s", quiet[0], id)
+	}
+	if quiet[1] != base {
+		t.Errorf("history -q --no-trunc second line %s, want %s", quiet[1], base)
+	}
+
+	// Sizes in bytes: the layer contains the 3000-byte file and tar
+	// headers.
 	raw := strings.Split(g.ok("image", "history", "-H=false", "hist:1"), "\n")[1]
 	f := strings.Fields(raw)
 	if len(f) != 8 || !strings.HasPrefix(f[1], "20") {
@@ -454,6 +470,7 @@ func TestHistory(t *testing.T) {
 	if size, err := strconv.Atoi(f[5]); err != nil || size < 3000 || size > 20000 {
 		t.Errorf("layer size %q in %q, want the 3000-byte file with its headers", f[5], raw)
 	}
+
 	for _, cmd := range []string{"history", "image history"} {
 		want := fmt.Sprintf("gocker: \"gocker %s\" requires exactly 1 argument: IMAGE\n", cmd)
 		if stderr := g.fails(125, strings.Fields(cmd)...); stderr != want {

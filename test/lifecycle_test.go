@@ -401,20 +401,22 @@ func TestRename(t *testing.T) {
 	if !strings.Contains(g.fails(1, "inspect", "first"), "no such container") {
 		t.Error("the old name still finds the container")
 	}
+
 	// The old name is free again.
 	g.ok("run", "--name", "first", "busybox", "true")
-	for _, tt := range []struct{ args []string }{
-		{[]string{"rename", "second", "other"}},
-		{[]string{"rename", "second", "bad/name"}},
-		{[]string{"rename", "second", "second"}},
-		{[]string{"rename", "second"}},
+	for _, args := range [][]string{
+		{"rename", "second", "other"},
+		{"rename", "second", "bad/name"},
+		{"rename", "second", "second"},
+		{"rename", "second"},
 	} {
-		g.fails(125, tt.args...)
+		g.fails(125, args...)
 	}
 	g.fails(1, "rename", "missing", "x")
 	if got := g.field(t, "second", "{{.Name}}"); got != "/second" {
 		t.Errorf("after failed renames: %q", got)
 	}
+
 	g.ok("stop", "-t", "0", "second")
 	g.ok("rename", "second", "/third")
 	if got := g.field(t, "third", "{{.Name}}"); got != "/third" {
@@ -451,9 +453,9 @@ func TestRenameAutoRemove(t *testing.T) {
 	g.assertNothingLeft(t, nil)
 }
 
-// A missing container or image, or exec in a stopped container, exits 1
-// as Docker's client does for the daemon's refusal; run and create exit
-// 125 for a missing image, as docker run does.
+// A missing container or image, or exec in a stopped container, exits 1,
+// as Docker's client does. run and create exit 125 for a missing image, as
+// docker run does.
 func TestMissingObjectExitCodes(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)

@@ -241,23 +241,20 @@ func testSeccompCustomProfile(t *testing.T, g *gocker) {
 func TestSeccompBadOptions(t *testing.T) {
 	g := newRootless(t)
 	g.busybox(t)
-	badJSON := filepath.Join(env.workDir, "bad-profile.json")
-	if err := os.WriteFile(badJSON, []byte(`{"defaultAction": "SCMP_ACT_ERRNO",`), 0o644); err != nil {
-		t.Fatal(err)
+	writeProfile := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(env.workDir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
-	badAction := filepath.Join(env.workDir, "bad-action.json")
-	if err := os.WriteFile(badAction, []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	denyAll := filepath.Join(env.workDir, "deny-all.json")
-	if err := os.WriteFile(denyAll, []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["exit_group"], "action": "SCMP_ACT_ALLOW"}]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	badArch := filepath.Join(env.workDir, "bad-arch.json")
-	if err := os.WriteFile(badArch, []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	badJSON := writeProfile("bad-profile.json", `{"defaultAction": "SCMP_ACT_ERRNO",`)
+	badAction := writeProfile("bad-action.json", `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}`)
+	denyAll := writeProfile("deny-all.json", `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["exit_group"], "action": "SCMP_ACT_ALLOW"}]}`)
+	badArch := writeProfile("bad-arch.json", `{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}`)
 	missing := filepath.Join(env.workDir, "no-such-profile.json")
+
 	for _, tc := range []struct{ opt, want string }{
 		{"seccomp=" + missing, "no such file or directory"},
 		{"seccomp=" + badJSON, "unexpected end of JSON input"},

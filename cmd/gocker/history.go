@@ -39,6 +39,7 @@ func historyAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return &exitError{code: 125, err: fmt.Errorf("%q requires exactly 1 argument: IMAGE", c.Command.HelpName)}
 	}
+
 	st, err := openStores(c)
 	if err != nil {
 		return err
@@ -55,32 +56,17 @@ func historyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+
 	noTrunc := c.Bool("no-trunc")
 	if c.Bool("quiet") {
-		// Only the newest row is an image gocker has; the rest are
-		// <missing>, which docker history -q prints as such.
 		for _, r := range rows {
-			switch {
-			case r.id == "":
-				fmt.Fprintln(c.App.Writer, "<missing>")
-			case noTrunc:
-				fmt.Fprintln(c.App.Writer, r.id)
-			default:
-				fmt.Fprintln(c.App.Writer, image.ShortID(r.id))
-			}
+			fmt.Fprintln(c.App.Writer, r.imageID(noTrunc))
 		}
 		return nil
 	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
 	for _, r := range rows {
-		rowID := "<missing>"
-		if r.id != "" {
-			rowID = r.id
-			if !noTrunc {
-				rowID = image.ShortID(r.id)
-			}
-		}
 		createdBy := strings.Join(strings.Fields(r.createdBy), " ")
 		if !noTrunc {
 			createdBy = truncate(createdBy, 45)
@@ -89,9 +75,21 @@ func historyAction(c *cli.Context) error {
 		if c.Bool("human") {
 			size = humanSize(r.size)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", rowID, r.created, createdBy, size, r.comment)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.imageID(noTrunc), r.created, createdBy, size, r.comment)
 	}
 	return w.Flush()
+}
+
+// imageID returns the IMAGE column of the row: the id of the stored image
+// that the row ends, or <missing> as Docker prints it.
+func (r historyRow) imageID(noTrunc bool) string {
+	switch {
+	case r.id == "":
+		return "<missing>"
+	case noTrunc:
+		return r.id
+	}
+	return image.ShortID(r.id)
 }
 
 // imageHistory returns the rows of img's history, newest first. An entry
@@ -108,6 +106,7 @@ func imageHistory(st *stores, img *image.Image, human bool) ([]historyRow, error
 			sizes[i] = l.Size
 		}
 	}
+
 	var rows []historyRow
 	layer := 0
 	for _, h := range cfg.History {
@@ -131,11 +130,10 @@ func imageHistory(st *stores, img *image.Image, human bool) ([]historyRow, error
 	if len(rows) == 0 {
 		return nil, nil
 	}
+
 	markLocalParents(st, img, cfg.History, rows)
 	rows[len(rows)-1].id = img.ID
-	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-		rows[i], rows[j] = rows[j], rows[i]
-	}
+	slices.Reverse(rows)
 	return rows, nil
 }
 

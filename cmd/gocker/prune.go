@@ -64,28 +64,42 @@ func pruneForceFlag() cli.Flag {
 }
 
 func containerPruneAction(c *cli.Context) error {
-	if err := noArgs(c, "container prune"); err != nil {
-		return err
-	}
-	if !confirm(c, "This will remove all stopped containers.") {
-		return nil
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	size, err := pruneContainers(c, st)
-	fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", humanSize(size))
-	return err
+	return runPrune(c, "container prune", "This will remove all stopped containers.", func(st *stores) (int64, error) {
+		return pruneContainers(c, st)
+	})
 }
 
 func imagePruneAction(c *cli.Context) error {
-	if err := noArgs(c, "image prune"); err != nil {
-		return err
-	}
 	warning := "This will remove all dangling images."
 	if c.Bool("all") {
 		warning = "This will remove all images without at least one container associated to them."
+	}
+	return runPrune(c, "image prune", warning, func(st *stores) (int64, error) {
+		return pruneImages(c, st, c.Bool("all"))
+	})
+}
+
+func systemPruneAction(c *cli.Context) error {
+	images := "all dangling images"
+	if c.Bool("all") {
+		images = "all images without at least one container associated to them"
+	}
+	warning := "This will remove:\n  - all stopped containers\n  - " + images
+	return runPrune(c, "system prune", warning, func(st *stores) (int64, error) {
+		containerSize, err := pruneContainers(c, st)
+		if err != nil {
+			return containerSize, err
+		}
+		imageSize, err := pruneImages(c, st, c.Bool("all"))
+		return containerSize + imageSize, err
+	})
+}
+
+// runPrune checks that command has no arguments, asks for confirmation
+// with warning, runs prune on the stores and prints the space it reclaimed.
+func runPrune(c *cli.Context, command, warning string, prune func(*stores) (int64, error)) error {
+	if err := noArgs(c, command); err != nil {
+		return err
 	}
 	if !confirm(c, warning) {
 		return nil
@@ -94,32 +108,8 @@ func imagePruneAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	size, err := pruneImages(c, st, c.Bool("all"))
+	size, err := prune(st)
 	fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", humanSize(size))
-	return err
-}
-
-func systemPruneAction(c *cli.Context) error {
-	if err := noArgs(c, "system prune"); err != nil {
-		return err
-	}
-	images := "all dangling images"
-	if c.Bool("all") {
-		images = "all images without at least one container associated to them"
-	}
-	if !confirm(c, "This will remove:\n  - all stopped containers\n  - "+images) {
-		return nil
-	}
-	st, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	containerSize, err := pruneContainers(c, st)
-	if err != nil {
-		return err
-	}
-	imageSize, err := pruneImages(c, st, c.Bool("all"))
-	fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", humanSize(containerSize+imageSize))
 	return err
 }
 

@@ -374,7 +374,7 @@ func createContainer(ctx context.Context, st *stores, opts container.CreateOptio
 }
 
 // prepareRun parses the options of gocker run or create, opens the stores
-// and pulls the image when --pull asks for it.
+// and pulls the image as the --pull policy requires.
 func prepareRun(c *cli.Context) (*runOptions, *stores, error) {
 	opts, err := parseRunOptions(c)
 	if err != nil {
