@@ -9,7 +9,7 @@
 // side runs in the container's monitor and listens on the host. Its child
 // side is the gocker binary, which nsenter starts in the container's
 // network namespace (see portForwarder). The data of a published port
-// moves between two sockets with splice(2) and never passes through
+// is copied between two sockets by the monitor and never passes through
 // slirp4netns or pasta.
 //
 // Root containers get [ModeBridge]: a bridge (gocker0, 172.18.0.1/24 by

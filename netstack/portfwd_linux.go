@@ -46,18 +46,20 @@ func init() {
 // calling process (the container's monitor) on the host and listens on
 // each host port. For every connection, the child side dials the
 // container port inside the container's network namespace and passes the
-// socket back over a Unix socket. The parent then copies between the two
-// sockets with splice(2), so the data never passes through slirp4netns or
-// pasta.
+// socket back over a Unix socket, in rootlesskit's protocol. For UDP the
+// driver's parent copies the datagrams; for TCP gocker's own loop
+// (portcopy_linux.go) copies between the two sockets through a small
+// buffer, which is faster here than the driver's splice(2). Either way
+// the data never passes through slirp4netns or pasta.
 //
 //	monitor (host netns)                 port child (container's netns)
 //	NewParentDriver: mkfifo ready
 //	start "nsenter -t PID [-U] -n gocker" ---> RunChildDriver: listen on the
 //	RunParentDriver: read ready  <-----------   socket, close the ready pipe
-//	AddPort: listen on the host port
+//	listen on the host port
 //	on each connection: connect, ---------->  dial 127.0.0.1:CONTAINERPORT,
 //	receive the dialed socket    <----------  send its fd (SCM_RIGHTS)
-//	copy both ways (splice)
+//	copy both ways
 //	cleanup: close the child's stdin ----->  exit
 type portForwarder struct {
 	driver     port.ParentDriver
@@ -69,7 +71,9 @@ type portForwarder struct {
 	readyPipe  string
 	childIP    string
 	childErr   cappedBuffer // the child's stderr
-	ids        []int
+	ids        []int        // ports published through the driver (UDP)
+	tcp        []*tcpPort   // ports published through gocker's copy loop
+	socket     string       // the driver's Unix socket
 	log        *slog.Logger
 }
 
@@ -104,7 +108,7 @@ func startPortForwarder(ctx context.Context, opts forwarderOptions) (*portForwar
 	f := &portForwarder{
 		driver: driver, quit: make(chan struct{}), parentDone: make(chan error, 1),
 		childDone: make(chan struct{}), readyPipe: opaqueMap[opaque.ChildReadyPipePath], log: log,
-		childIP: opts.ChildIP,
+		childIP: opts.ChildIP, socket: opaqueMap[opaque.SocketPath],
 	}
 	if err := f.startChild(opts.Pid, opts.Rootless, opaqueMap); err != nil {
 		return f, nil, err
@@ -197,6 +201,14 @@ func (f *portForwarder) publish(ctx context.Context, m PortMapping) (PortMapping
 	if m.HostIP.IsValid() {
 		spec.ParentIP = m.HostIP.String()
 	}
+	if m.Proto == "tcp" {
+		p, err := listenTCPPort(f.socket, spec, m.ListenAddress(), f.log)
+		if err != nil {
+			return m, PortError(m, err, unprivilegedPortStart())
+		}
+		f.tcp = append(f.tcp, p)
+		return m, nil
+	}
 	st, err := f.driver.AddPort(ctx, spec)
 	if err != nil {
 		return m, PortError(m, err, unprivilegedPortStart())
@@ -212,6 +224,9 @@ func (f *portForwarder) stop(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	for _, p := range f.tcp {
+		errs = append(errs, p.close())
+	}
 	for _, id := range f.ids {
 		errs = append(errs, f.driver.RemovePort(ctx, id))
 	}

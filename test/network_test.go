@@ -5,8 +5,11 @@ package test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -125,16 +128,18 @@ func TestUserModePublishedPorts(t *testing.T) {
 			requireUserModeTool(t, mode)
 			g := newRootless(t)
 			g.busybox(t)
-			tcpPort, udpPort, loopPort := freeHostPort(t), freeHostPort(t), freeHostPort(t)
+			tcpPort, udpPort, loopPort, sumPort := freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t)
 			// Port 9 listens on the container's loopback only, which a
 			// published port does not reach, as in Docker.
 			e, pid := startContainer(t, g, "--name", "web", "--network", mode, "-v", echoMount(t),
 				"-p", fmt.Sprintf("%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort), "-p", "7",
-				"-p", fmt.Sprintf("%d:9", loopPort),
-				"busybox", "sh", "-c", "/netecho serve tcp 127.0.0.1:9 & "+echoServers)
+				"-p", fmt.Sprintf("%d:9", loopPort), "-p", fmt.Sprintf("%d:8", sumPort),
+				"busybox", "sh", "-c", "/netecho serve tcp 127.0.0.1:9 & /netecho serve sum :8 & "+echoServers)
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "hello"); got != "echo:hello" {
 				t.Errorf("TCP answer = %q, want echo:hello", got)
 			}
+			assertStreamIntact(t, fmt.Sprintf("127.0.0.1:%d", sumPort), 24<<20)
+			held := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
 			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
 				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
@@ -176,7 +181,69 @@ func TestUserModePublishedPorts(t *testing.T) {
 			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
 				t.Errorf("host port %d still answers after the container stopped", tcpPort)
 			}
+			assertConnectionEnded(t, held)
 		})
+	}
+}
+
+// assertStreamIntact sends size random bytes to a "netecho serve sum"
+// server at addr, half-closes the connection and fails unless the server
+// counted every byte with the same SHA-256.
+func assertStreamIntact(t *testing.T, addr string, size int) {
+	t.Helper()
+	data := make([]byte, size)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(data); err != nil {
+		t.Fatalf("send %d bytes to %s: %v", size, addr, err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read the sum from %s: %v", addr, err)
+	}
+	if want := fmt.Sprintf("%d %x\n", size, sha256.Sum256(data)); string(answer) != want {
+		t.Errorf("server at %s received %q, want %q", addr, answer, want)
+	}
+}
+
+// holdConnection opens a connection to the echo server at addr and
+// checks that it answers, to leave it open while the container stops.
+func holdConnection(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintln(c, "held"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(c).ReadString('\n'); line != "echo:held\n" {
+		t.Fatalf("held connection to %s answered %q (%v), want echo:held", addr, line, err)
+	}
+	return c
+}
+
+// assertConnectionEnded fails unless c, open through a published port
+// of a container that stopped, was ended rather than left hanging.
+func assertConnectionEnded(t *testing.T, c net.Conn) {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(make([]byte, 64))
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Errorf("a connection through the published port still reads (%d bytes, %v) after the container stopped", n, err)
 	}
 }
 

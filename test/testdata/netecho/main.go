@@ -2,6 +2,8 @@
 // static so that it runs in any container image:
 //
 //	netecho serve tcp|udp ADDRESS    reply to each line or datagram with "echo:" and it
+//	netecho serve sum ADDRESS        read a TCP stream to its end, then reply with its
+//	                                 length and SHA-256 ("LENGTH HEX") and close
 //	netecho send tcp|udp ADDRESS MSG send MSG and print the reply
 //
 // A server runs until it is killed; a client gives up after 5 seconds.
@@ -9,7 +11,9 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -40,6 +44,9 @@ func main() {
 }
 
 func serve(proto, addr string) error {
+	if proto != "tcp" && proto != "udp" && proto != "sum" {
+		return fmt.Errorf("unknown protocol %q", proto)
+	}
 	if proto == "udp" {
 		conn, err := net.ListenPacket("udp", addr)
 		if err != nil {
@@ -67,6 +74,14 @@ func serve(proto, addr string) error {
 		}
 		go func() {
 			defer c.Close()
+			if proto == "sum" {
+				h := sha256.New()
+				n, err := io.Copy(h, c)
+				if err == nil {
+					fmt.Fprintf(c, "%d %x\n", n, h.Sum(nil))
+				}
+				return
+			}
 			scanner := bufio.NewScanner(c)
 			for scanner.Scan() {
 				fmt.Fprintf(c, "echo:%s\n", scanner.Text())
