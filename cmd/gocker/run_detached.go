@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -50,7 +51,10 @@ func runDetached(c *cli.Context, st *stores, opts *runOptions) error {
 		// failure before the monitor ran leaves it to remove here.
 		if opts.remove {
 			if cur, getErr := st.containers.Get(ctr.ID); getErr == nil {
-				err = errors.Join(err, st.containers.Remove(c.Context, cur))
+				// The monitor may remove it between Get and Remove.
+				if rmErr := st.containers.Remove(c.Context, cur); !errors.Is(rmErr, fs.ErrNotExist) {
+					err = errors.Join(err, rmErr)
+				}
 			}
 			return err
 		}
