@@ -2,9 +2,6 @@
 
 GO       ?= go
 BIN      := bin/gocker
-# urfave/cli's markdown generator is left out: it costs every gocker
-# process (the CLI and each container init) its package initialization.
-TAGS     := urfave_cli_no_docs
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED := 0
 ACTIONLINT := v1.7.12
@@ -20,8 +17,8 @@ APPARMOR ?= auto
 .PHONY: help build install demo test test-unit test-e2e test-vm test-setup bench bench-limits lint clean
 
 help:
-	@echo "make build      build $(BIN)"
-	@echo "make install    install $(BIN) as $(PREFIX)/bin/gocker, with an AppArmor profile where Ubuntu needs one (as root; DESTDIR, PREFIX, APPARMOR=auto|1|0)"
+	@echo "make build      build $(BIN) and its container init, $(BIN)-init"
+	@echo "make install    install $(BIN) and $(BIN)-init in $(PREFIX)/bin, with an AppArmor profile where Ubuntu needs one (as root; DESTDIR, PREFIX, APPARMOR=auto|1|0)"
 	@echo "make demo       build, make the busybox image and run it as an unprivileged user (sudo installs what is missing)"
 	@echo "make test       the whole test suite, as root: installs packages and test users, then unit and end-to-end tests"
 	@echo "make bench      start and exec latency, monitor memory, pull and published-port throughput, side by side with podman, runc and the floors (as root)"
@@ -29,8 +26,10 @@ help:
 	@echo "make test-vm    resource limit tests on cgroup v2 in a Debian guest with systemd (as root; qemu)"
 	@echo "make lint       gofmt, go vet, staticcheck and actionlint"
 
+# build.sh builds bin/gocker and bin/gocker-init, the container init, with
+# one build id.
 build:
-	$(GO) build -trimpath -buildvcs=false -tags $(TAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/gocker
+	GO=$(GO) LDFLAGS="-s -w -X main.version=$(VERSION)" ./scripts/build.sh $(dir $(BIN)) -trimpath -buildvcs=false
 
 install: build
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) APPARMOR=$(APPARMOR) BIN=$(BIN) ./scripts/install.sh

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gocker/gocker/cgroupv2"
+	"github.com/gocker/gocker/container/initproc"
 )
 
 // CgroupHook returns the [Hook] that puts a container with resource
@@ -51,4 +52,25 @@ func (s *Store) CgroupHook(logger *slog.Logger, scope *cgroupv2.PendingScope) Ho
 			return errors.Join(append(errs, cg.Remove(ctx))...)
 		}, nil
 	}
+}
+
+// hostCgroupFS reads the host's cgroup layout, which the init mounts on
+// the container's /sys/fs/cgroup; nil means the host shows no cgroups.
+func hostCgroupFS() (*initproc.CgroupFS, error) {
+	mode, err := cgroupv2.DetectMode()
+	if err != nil || mode == cgroupv2.ModeUnknown {
+		return nil, nil
+	}
+	if mode == cgroupv2.ModeUnified {
+		return &initproc.CgroupFS{Unified: true}, nil
+	}
+	entries, err := cgroupv2.ReadProcCgroup()
+	if err != nil {
+		return nil, err
+	}
+	fs := &initproc.CgroupFS{Hierarchies: make([][]string, 0, len(entries))}
+	for _, e := range entries {
+		fs.Hierarchies = append(fs.Hierarchies, e.Controllers)
+	}
+	return fs, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gocker/gocker/cgroupv2"
+	"github.com/gocker/gocker/container/initproc"
 	"github.com/gocker/gocker/userns"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -145,10 +146,10 @@ func applyOverrides(c *Container, opts CreateOptions) {
 	if len(opts.Cmd) > 0 {
 		c.Config.Cmd = opts.Cmd
 	}
-	if !hasEnv(c.Config.Env, "PATH") {
+	if !initproc.HasEnv(c.Config.Env, "PATH") {
 		c.Config.Env = append([]string{"PATH=" + DefaultPath}, c.Config.Env...)
 	}
-	if c.Config.Tty && !hasEnv(c.Config.Env, "TERM") {
+	if c.Config.Tty && !initproc.HasEnv(c.Config.Env, "TERM") {
 		c.Config.Env = append(c.Config.Env, "TERM=xterm")
 	}
 }
@@ -169,6 +170,10 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("image %s has no layers", c.Image)
 	}
+	cgroups, err := hostCgroupFS()
+	if err != nil {
+		return nil, err
+	}
 	return &Spec{
 		ID:           c.ID,
 		Rootless:     c.Rootless,
@@ -187,6 +192,7 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		ReadOnly:     c.HostConfig.ReadOnly,
 		Capabilities: caps,
 		NewNetNS:     c.HostConfig.NetworkMode != NetworkHost,
+		Cgroups:      cgroups,
 		Mounts:       c.HostConfig.Binds,
 		EtcFiles:     etcFiles,
 		Init:         c.HostConfig.Init,

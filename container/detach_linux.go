@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gocker/gocker/internal/memtrim"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,6 +11,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/gocker/gocker/internal/memtrim"
 
 	"golang.org/x/sys/unix"
 )

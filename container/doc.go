@@ -85,11 +85,12 @@
 //   - With --init, the init stays the container's PID 1, visible for the
 //     container's life, so it always runs from a sealed memfd copy, and is
 //     non-dumpable.
-//   - Without --init, the init runs the gocker binary until it executes the
-//     container's command, but no other process is in its PID namespace
-//     then: gocker exec joins only a container whose process runs, which
-//     the init records after that execve. The init makes itself
-//     non-dumpable as well once the id maps exist.
+//   - Without --init, the init runs gocker-init (or the gocker binary, see
+//     initBinary) until it executes the container's command, but no other
+//     process is in its PID namespace then: gocker exec joins only a
+//     container whose process runs, which the init records after that
+//     execve. The init makes itself non-dumpable as well once the id maps
+//     exist.
 //
 // The test TestExecCannotReachGockerBinary runs a probe in a container with
 // CAP_SYS_PTRACE, which tries to open and write every gocker binary it sees

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gocker/gocker/container/initproc"
 )
 
 // DefaultPath is the PATH a container gets when its image sets none, as
@@ -89,7 +91,7 @@ func MergeEnv(base, overrides []string) []string {
 // HOSTNAME stays out of the record, so commit does not copy it into an
 // image.
 func processEnv(c *Container) []string {
-	if hasEnv(c.Config.Env, "HOSTNAME") {
+	if initproc.HasEnv(c.Config.Env, "HOSTNAME") {
 		return c.Config.Env
 	}
 	return append(append([]string{}, c.Config.Env...), "HOSTNAME="+c.Config.Hostname)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gocker/gocker/container/initproc"
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -99,7 +100,7 @@ func TestHostnameOnlyInProcessEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hasEnv(c.Config.Env, "HOSTNAME") {
+	if initproc.HasEnv(c.Config.Env, "HOSTNAME") {
 		t.Errorf("record Env = %v, want no HOSTNAME", c.Config.Env)
 	}
 	want := []string{"PATH=/bin", "HOSTNAME=abababababab"}

@@ -2,7 +2,8 @@ package container
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/gocker/gocker/container/initproc"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -22,25 +23,16 @@ var (
 // Exit statuses of Docker's contract for errors before the container's
 // process runs.
 const (
-	ExitGockerError  = 125
-	ExitCannotInvoke = 126
-	ExitNotFound     = 127
-	signalExitOffset = 128
+	ExitGockerError  = initproc.ExitGockerError
+	ExitCannotInvoke = initproc.ExitCannotInvoke
+	ExitNotFound     = initproc.ExitNotFound
+	signalExitOffset = initproc.SignalExitOffset
 )
 
 // StartError is a failure before the container's process ran, with the exit
 // status Docker uses for it.
-type StartError struct {
-	Code int
-	Err  error
-}
-
-func (e *StartError) Error() string { return e.Err.Error() }
-func (e *StartError) Unwrap() error { return e.Err }
-
-// ExitCode returns the exit status gocker exits with.
-func (e *StartError) ExitCode() int { return e.Code }
+type StartError = initproc.StartError
 
 func startErrorf(code int, format string, args ...any) *StartError {
-	return &StartError{Code: code, Err: fmt.Errorf(format, args...)}
+	return initproc.StartErrorf(code, format, args...)
 }

@@ -1,6 +1,9 @@
 package container
 
-import "github.com/gocker/gocker/seccomp"
+import (
+	"github.com/gocker/gocker/container/initproc"
+	"github.com/gocker/gocker/seccomp"
+)
 
 // ExecOptions are the options of gocker exec, already parsed.
 type ExecOptions struct {
@@ -29,10 +32,10 @@ type execSpec struct {
 	Capabilities []string `json:"capabilities"`
 	// Seccomp is the container's filter, which the helper installs right
 	// before it forks the process; nil runs it unconfined.
-	Seccomp     *seccomp.Filter `json:"seccomp,omitempty"`
-	Tty         bool            `json:"tty,omitempty"`
-	Interactive bool            `json:"interactive,omitempty"`
-	Detach      bool            `json:"detach,omitempty"`
+	Seccomp     *initproc.SeccompFilter `json:"seccomp,omitempty"`
+	Tty         bool                    `json:"tty,omitempty"`
+	Interactive bool                    `json:"interactive,omitempty"`
+	Detach      bool                    `json:"detach,omitempty"`
 	// Cgroups are cgroup directories to join before the namespaces.
 	Cgroups []string `json:"cgroups,omitempty"`
 	// Namespaces are the open namespace files to join, by type, in the
@@ -56,7 +59,7 @@ func newExecSpec(c *Container, opts ExecOptions, caps []string, filter *seccomp.
 		Cwd:          c.Config.WorkingDir,
 		User:         c.Config.User,
 		Capabilities: caps,
-		Seccomp:      filter,
+		Seccomp:      (*initproc.SeccompFilter)(filter),
 		Tty:          opts.Tty,
 		Interactive:  opts.Interactive,
 		Detach:       opts.Detach,
@@ -71,7 +74,7 @@ func newExecSpec(c *Container, opts ExecOptions, caps []string, filter *seccomp.
 	if opts.User != "" {
 		spec.User = opts.User
 	}
-	if opts.Tty && !hasEnv(spec.Env, "TERM") {
+	if opts.Tty && !initproc.HasEnv(spec.Env, "TERM") {
 		spec.Env = append(spec.Env, "TERM=xterm")
 	}
 	return spec

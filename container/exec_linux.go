@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gocker/gocker/cgroupv2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/gocker/gocker/cgroupv2"
 
 	"github.com/gocker/gocker/reexec"
 	"golang.org/x/sys/unix"
@@ -158,7 +159,7 @@ func openNamespace(pid int, typ string) (*os.File, error) {
 // the copy (a few milliseconds for a binary of several MiB).
 func execHelperBinary(pid int, ownUserNS bool) (*os.File, error) {
 	if !ownUserNS || binaryWritableFrom(pid) {
-		return sealedExecutable()
+		return sealedExecutable(reexec.SelfExe)
 	}
 	f, err := os.Open(reexec.SelfExe)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gocker/gocker/reexec"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +28,7 @@ func TestIDMapped(t *testing.T) {
 }
 
 func TestSealedExecutable(t *testing.T) {
-	f, err := sealedExecutable()
+	f, err := sealedExecutable(reexec.SelfExe)
 	if err != nil {
 		t.Fatal(err)
 	}

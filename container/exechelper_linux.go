@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocker/gocker/container/initproc"
 	"github.com/gocker/gocker/reexec"
 	"github.com/moby/sys/capability"
 	"golang.org/x/sys/unix"
@@ -77,7 +78,7 @@ func runExecHelper() (int, error) {
 	}
 	// Read while /proc is still the host's, where /proc/self is the
 	// helper; in the container's /proc it names nothing.
-	current, err := loadCapabilities()
+	current, err := initproc.LoadCapabilities()
 	if err != nil {
 		return 0, err
 	}
@@ -160,14 +161,14 @@ func startExecProcess(spec *execSpec, current capability.Capabilities) (int, err
 	// NOTE: a custom profile that blocks wait4(2), kill(2) or the system
 	// calls of Go's fork and of the terminal relay breaks gocker exec
 	// rather than only the process.
-	if err := installSeccomp(spec.Seccomp, 0); err != nil {
+	if err := initproc.InstallSeccomp(spec.Seccomp, 0); err != nil {
 		devNull.Close()
 		return 0, err
 	}
 	pid, err := syscall.ForkExec(path, spec.Args, execProcAttr(spec, slave, devNull))
 	devNull.Close()
 	if err != nil {
-		return 0, execError(spec.Args[0], err)
+		return 0, initproc.ExecError(spec.Args[0], err)
 	}
 	if spec.Detach {
 		return 0, nil
@@ -222,7 +223,7 @@ func waitExecProcess(pid int) int {
 			break
 		}
 	}
-	return exitStatus(syscall.WaitStatus(ws))
+	return initproc.ExitStatus(syscall.WaitStatus(ws))
 }
 
 // execOutputGrace is how long gocker exec -t keeps copying output after
@@ -234,11 +235,11 @@ const execOutputGrace = 200 * time.Millisecond
 // capabilities, working directory and no_new_privs, as finishProcess does
 // for the init, and returns the executable's path in the container.
 func prepareExecProcess(spec *execSpec, current capability.Capabilities, slave *os.File) (string, error) {
-	execUser, err := lookupUser(spec.User)
+	execUser, err := initproc.LookupUser(spec.User)
 	if err != nil {
 		return "", &StartError{Code: ExitGockerError, Err: err}
 	}
-	if !hasEnv(spec.Env, "HOME") {
+	if !initproc.HasEnv(spec.Env, "HOME") {
 		spec.Env = append(spec.Env, "HOME="+execUser.Home)
 	}
 	if slave != nil {
@@ -247,18 +248,18 @@ func prepareExecProcess(spec *execSpec, current capability.Capabilities, slave *
 			return "", fmt.Errorf("give the terminal to the exec user: %w", err)
 		}
 	}
-	caps, err := parseCapabilities(spec.Capabilities)
+	caps, err := initproc.ParseCapabilities(spec.Capabilities)
 	if err != nil {
 		return "", err
 	}
-	if err := applyBoundingSet(current, caps); err != nil {
+	if err := initproc.ApplyBoundingSet(current, caps); err != nil {
 		return "", err
 	}
-	if err := switchUser(execUser); err != nil {
+	if err := initproc.SwitchUser(execUser); err != nil {
 		return "", err
 	}
 	if execUser.Uid == 0 {
-		if err := limitRootCapabilities(caps); err != nil {
+		if err := initproc.LimitRootCapabilities(caps); err != nil {
 			return "", err
 		}
 	}
@@ -268,7 +269,7 @@ func prepareExecProcess(spec *execSpec, current capability.Capabilities, slave *
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return "", os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
 	}
-	return commandPath(spec.Args, spec.Env)
+	return initproc.CommandPath(spec.Args, spec.Env)
 }
 
 // openExecPty opens a new pty in the container's devpts instance: the

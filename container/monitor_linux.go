@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/gocker/gocker/container/initproc"
 	"github.com/gocker/gocker/netstack"
 	"github.com/gocker/gocker/userns"
 	"golang.org/x/sys/unix"
@@ -194,7 +195,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	spec.Seccomp = filter
+	spec.Seccomp = (*initproc.SeccompFilter)(filter)
 	if filter != nil {
 		opts.Logger.Debug("compiled the seccomp filter", "container", c.ID, "instructions", filter.Len(), "duration", duration)
 	}

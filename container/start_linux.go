@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/gocker/gocker/container/initproc"
 	"github.com/gocker/gocker/reexec"
 	"github.com/gocker/gocker/userns"
 	"golang.org/x/sys/unix"
@@ -102,9 +104,10 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 	defer specR.Close()
 	l.specW = specW
 
-	var exe *os.File
+	initExe := initBinary()
+	exe := initExe.file
 	if opts.Init {
-		if exe, err = sealedExecutable(); err != nil {
+		if exe, err = initExe.sealed(); err != nil {
 			return nil, err
 		}
 		defer exe.Close()
@@ -115,7 +118,7 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		// CPU.
 		l.seccomp = compileSeccompAsync(*opts.Seccomp)
 	}
-	l.cmd = initCommand(opts, childSock, specR, exe)
+	l.cmd = initCommand(opts, initExe.path, childSock, specR, exe)
 	if opts.CaptureOutput {
 		outW, errW, err := l.captureOutput()
 		if err != nil {
@@ -216,11 +219,12 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	return p, nil
 }
 
-// initCommand returns the command of the init. With exe, the init is
-// executed from that file, which it receives as fd 5 (initExeFD).
-func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
+// initCommand returns the command of the init: the gocker binary, or with
+// exe that file, which the init receives as fd 5 (initproc.ExeFD) and is
+// executed from. path names the init's binary in its messages.
+func initCommand(opts LaunchOptions, path string, childSock, specR, exe *os.File) *exec.Cmd {
 	cmd := exec.Command(reexec.SelfExe)
-	cmd.Args = []string{initName}
+	cmd.Args = []string{initproc.Name, initproc.BuildID, path}
 	cmd.Env = []string{}
 	cmd.Stdin = opts.Stdin
 	cmd.Stdout = opts.Stdout
@@ -230,7 +234,7 @@ func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
 		// The path is resolved by execve(2) in the child, where
 		// /proc/self is the child and fd 5 is exe.
-		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", initExeFD)
+		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", initproc.ExeFD)
 	}
 	// The cgroup namespace comes later: the init enters one after the
 	// parent put it into the container's cgroup (enterCgroupNamespace).
@@ -242,13 +246,73 @@ func initCommand(opts LaunchOptions, childSock, specR, exe *os.File) *exec.Cmd {
 	return cmd
 }
 
+// InitBinaryName is the file name of the separate init binary, which
+// gocker runs from the directory that holds the gocker binary.
+const InitBinaryName = "gocker-init"
+
+// InitBinaryPath returns where gocker looks for the init binary: next to
+// the gocker binary that runs, after symlinks.
+func InitBinaryPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(exe), InitBinaryName), nil
+}
+
+// initExecutable is the binary that containers' inits run from.
+type initExecutable struct {
+	// file is the init binary, opened once per gocker process, or nil
+	// for the gocker binary itself. A monitor keeps it open for the
+	// container's life, so restarts run the init it started with even
+	// after an upgrade replaced the file (install(1) and mv write a new
+	// file in its place).
+	file *os.File
+	// path names the binary in messages.
+	path string
+}
+
+// initBinary returns the binary that a container's init runs from: the
+// init binary next to gocker's own, when gocker was built with a build id
+// and that file can be opened, or else the gocker binary itself. The init
+// binary links only the init's code, so it starts in about a third of the
+// time that gocker's startup (its runtime and package initialization)
+// takes.
+var initBinary = sync.OnceValue(func() initExecutable {
+	self := initExecutable{path: reexec.SelfExe}
+	if initproc.BuildID == "" {
+		return self
+	}
+	path, err := InitBinaryPath()
+	if err != nil {
+		return self
+	}
+	if unix.Access(path, unix.X_OK) != nil {
+		return self
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		// --init needs to read it for the sealed copy.
+		return self
+	}
+	return initExecutable{file: f, path: path}
+})
+
+// sealed returns a sealed memfd copy of the init's binary.
+func (e initExecutable) sealed() (*os.File, error) {
+	if e.file != nil {
+		return sealedCopy(e.file, e.path)
+	}
+	return sealedExecutable(reexec.SelfExe)
+}
+
 // readSync handles the init's messages until the sync socket reaches
 // end-of-file, which happens when the init executes the container's
 // process.
 func (p *Process) readSync(ctx context.Context, sock *os.File, log *slog.Logger) error {
 	stop := context.AfterFunc(ctx, func() { _ = p.cmd.Process.Kill() })
 	defer stop()
-	buf := make([]byte, maxSyncMessage)
+	buf := make([]byte, initproc.MaxSyncMessage)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, 0)
@@ -264,7 +328,7 @@ func (p *Process) readSync(ctx context.Context, sock *os.File, log *slog.Logger)
 			}
 			return nil
 		}
-		var msg syncMessage
+		var msg initproc.SyncMessage
 		if err := json.Unmarshal(buf[:n], &msg); err != nil {
 			return fmt.Errorf("decode message from container init: %w", err)
 		}
@@ -274,19 +338,19 @@ func (p *Process) readSync(ctx context.Context, sock *os.File, log *slog.Logger)
 	}
 }
 
-func (p *Process) handleMessage(msg syncMessage, oob []byte, log *slog.Logger) error {
+func (p *Process) handleMessage(msg initproc.SyncMessage, oob []byte, log *slog.Logger) error {
 	switch msg.Type {
-	case msgError:
+	case initproc.MsgError:
 		code := msg.Code
 		if code == 0 {
 			code = ExitGockerError
 		}
 		return &StartError{Code: code, Err: errors.New(msg.Message)}
-	case msgLog:
+	case initproc.MsgLog:
 		var level slog.Level
 		_ = level.UnmarshalText([]byte(msg.Level))
 		log.Log(context.Background(), level, msg.Message, "role", "init")
-	case msgPTY:
+	case initproc.MsgPTY:
 		fd, err := receiveFD(oob)
 		if err != nil {
 			return err
@@ -328,12 +392,5 @@ func (p *Process) Wait() (int, error) {
 	if err != nil && !errors.As(err, &exitErr) {
 		return -1, fmt.Errorf("wait for container: %w", err)
 	}
-	return exitStatus(p.cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
-}
-
-func exitStatus(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return signalExitOffset + int(ws.Signal())
-	}
-	return ws.ExitStatus()
+	return initproc.ExitStatus(p.cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gocker/gocker/internal/atomicfile"
 	"github.com/gocker/gocker/internal/lockfile"
-	"github.com/gocker/gocker/overlay"
+	"github.com/gocker/gocker/overlay/volatile"
 	"github.com/gocker/gocker/userns"
 )
 
@@ -399,7 +399,7 @@ func (s *Store) removeTrash(ctx context.Context) error {
 			dir := filepath.Join(s.dir, e.Name())
 			// The user namespace helper that RemoveAll falls back to
 			// would delete the marker too, but costs a process.
-			_ = overlay.ClearVolatileMarker(filepath.Join(dir, "work"))
+			_ = volatile.ClearMarker(filepath.Join(dir, "work"))
 			errs = append(errs, userns.RemoveAll(ctx, dir))
 		}
 	}
@@ -522,4 +522,11 @@ func (s *Store) restartRequestPath(id string) string {
 // clears the request. The monitor of an --rm container keeps it if so.
 func (s *Store) TakeRestartRequest(c *Container) bool {
 	return os.Remove(s.restartRequestPath(c.ID)) == nil
+}
+
+// exists reports whether path exists; errors other than "not found"
+// count as existing.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }

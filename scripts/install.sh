@@ -1,7 +1,7 @@
 #!/bin/bash
 # install.sh: install gocker, as "make install" does.
 #
-#   install.sh                    install bin/gocker as $PREFIX/bin/gocker
+#   install.sh                    install bin/gocker and bin/gocker-init in $PREFIX/bin
 #   install.sh --profile-for PATH only write the AppArmor profile, for the
 #                                 gocker binary at PATH (an AppArmor glob)
 #
@@ -86,6 +86,15 @@ case ${1:-} in
 	}
 	install -D -m 0755 "$BIN" "$DESTDIR$PREFIX/bin/gocker"
 	log "installed $DESTDIR$PREFIX/bin/gocker"
+	# gocker runs the container init from its own directory, and from
+	# itself where the init binary is missing.
+	if [ -x "$BIN-init" ]; then
+		install -D -m 0755 "$BIN-init" "$DESTDIR$PREFIX/bin/gocker-init"
+		log "installed $DESTDIR$PREFIX/bin/gocker-init"
+	else
+		rm -f "$DESTDIR$PREFIX/bin/gocker-init"
+		log "$BIN-init does not exist: containers start with gocker itself as their init"
+	fi
 	write_profile gocker "$PREFIX/bin/gocker"
 	;;
 *)

@@ -77,10 +77,9 @@ func buildBinary(dir string) error {
 		return err
 	}
 	env.binary = filepath.Join(dir, "gocker")
-	// The same build as "make build": urfave/cli's markdown generator is
-	// left out, which saves its package initialization at every start.
-	cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", env.binary, "../cmd/gocker")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The same build as "make build": gocker and the container init
+	// binary next to it, with one build id.
+	cmd := exec.Command("../scripts/build.sh", dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build gocker: %v\n%s", err, out)
 	}

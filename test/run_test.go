@@ -341,7 +341,7 @@ func waitForChild(t *testing.T, parent int) int {
 		for _, pid := range childPids(parent) {
 			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 			ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
-			if exe != "" && ns != parentNS && !strings.HasSuffix(exe, "/gocker") && !strings.Contains(exe, "newuidmap") && !strings.Contains(exe, "newgidmap") {
+			if exe != "" && ns != parentNS && !strings.HasSuffix(exe, "/gocker") && !strings.HasSuffix(exe, "/gocker-init") && !strings.Contains(exe, "newuidmap") && !strings.Contains(exe, "newgidmap") {
 				return pid
 			}
 		}

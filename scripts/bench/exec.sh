@@ -92,7 +92,7 @@ bench_prepare_workdirs
 cd "$BENCH_DIR"
 
 log "building gocker"
-(cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o "$GOCKER" ./cmd/gocker)
+GO="$GO" LDFLAGS="-s -w" "$REPO/scripts/build.sh" "$(dirname "$GOCKER")" -buildvcs=false -trimpath
 chown root:root "$GOCKER"
 chmod 0755 "$GOCKER"
 install -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$GOCKER" "$USER_GOCKER"

@@ -177,7 +177,7 @@ ip -n "$NS_UP" link set gbench1 up
 
 # --- gocker and the image -------------------------------------------------
 log "building gocker"
-(cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -tags urfave_cli_no_docs -o "$GOCKER" ./cmd/gocker)
+GO="$GO" "$REPO/scripts/build.sh" "$(dirname "$GOCKER")" -buildvcs=false -trimpath
 (cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -o "$BENCH_DIR/bin/spliceproxy" ./scripts/bench/spliceproxy)
 chmod 0755 "$GOCKER"
 GOCKER_COMMIT=$(git -c safe.directory="$REPO" -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)

@@ -140,7 +140,7 @@ chmod 0700 "$RUN_DIR"
 cd "$BENCH_DIR"
 
 log "building gocker and the synthetic image generator"
-(cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath -tags urfave_cli_no_docs -o "$BENCH_DIR/bin/gocker" ./cmd/gocker)
+GO="$GO" "$REPO/scripts/build.sh" "$BENCH_DIR/bin" -buildvcs=false -trimpath
 (cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -o "$BENCH_DIR/bin/synth" ./scripts/bench/synth)
 REGISTRY=$REGISTRY_CACHE/registry-$REGISTRY_VERSION
 if [ ! -x "$REGISTRY" ]; then

@@ -91,7 +91,7 @@ log "building gocker"
 # -buildvcs=false: root runs the build, and git refuses to read a repository
 # owned by another user ("dubious ownership"), which would fail VCS stamping
 # and so the build.
-(cd "$REPO" && CGO_ENABLED=0 "$GO" build -buildvcs=false -tags urfave_cli_no_docs -o "$GOCKER" ./cmd/gocker)
+GO="$GO" "$REPO/scripts/build.sh" "$(dirname "$GOCKER")" -buildvcs=false
 chmod 0755 "$GOCKER"
 GOCKER_COMMIT=$(git -c safe.directory="$REPO" -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
 

@@ -228,6 +228,10 @@ cmd_test() {
 	# shellcheck disable=SC2064 # expand now: share is local
 	trap "rm -rf '$share'" EXIT
 	install -m 0755 "$gocker" "$share/gocker"
+	# The container init binary that "make build" writes next to gocker.
+	if [ -x "$gocker-init" ]; then
+		install -m 0755 "$gocker-init" "$share/gocker-init"
+	fi
 	install -m 0755 "$script" "$share/suite.sh"
 	install -m 0755 "$HERE/../../scripts/mkbusybox.sh" "$share/mkbusybox.sh"
 	if [ -n "${GOCKER_VM_BASELINE:-}" ]; then

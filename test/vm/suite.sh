@@ -103,6 +103,9 @@ container_pid() {
 
 setup() {
 	install -m 0755 "$SHARE/gocker" "$GOCKER"
+	if [ -f "$SHARE/gocker-init" ]; then
+		install -m 0755 "$SHARE/gocker-init" "$GOCKER-init"
+	fi
 	echo "guest: $(uname -r), $(systemctl --version | head -1)"
 	echo "delegated to user@$USER_UID.service: $(cat /sys/fs/cgroup/user.slice/user-$USER_UID.slice/user@$USER_UID.service/cgroup.controllers)"
 	# The share is readable by root alone.

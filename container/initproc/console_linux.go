@@ -1,4 +1,4 @@
-package container
+package initproc
 
 import (
 	"fmt"
@@ -41,7 +41,7 @@ func openConsole(root string, rows, cols uint16) (*os.File, error) {
 			return nil, os.NewSyscallError("set pty size", err)
 		}
 	}
-	sendMessage(os.NewFile(syncFD, "sync"), syncMessage{Type: msgPTY}, int(master.Fd()))
+	sendMessage(os.NewFile(SyncFD, "sync"), SyncMessage{Type: MsgPTY}, int(master.Fd()))
 	return slave, nil
 }
 

@@ -1,4 +1,4 @@
-package container
+package initproc
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ var miniInitComm = []byte("gocker-init\x00")
 // capabilities and no_new_privs, so the command, forked from that thread,
 // inherits them.
 func runMiniInit(spec *Spec) error {
-	path, err := commandPath(spec.Args, spec.Env)
+	path, err := CommandPath(spec.Args, spec.Env)
 	if err != nil {
 		return err
 	}
@@ -60,11 +60,11 @@ func runMiniInit(spec *Spec) error {
 	}
 	pid, err := syscall.ForkExec(path, spec.Args, attr)
 	if err != nil {
-		return execError(spec.Args[0], err)
+		return ExecError(spec.Args[0], err)
 	}
 	// The command runs. Closing the sync socket reports that to the
 	// parent, as the execve(2) does without --init.
-	unix.Close(syncFD)
+	unix.Close(SyncFD)
 	os.Exit(superviseChild(pid, signals, children))
 	return nil
 }
@@ -97,7 +97,7 @@ func reapChildren(pid int) (int, bool) {
 			return 0, false
 		}
 		if reaped == pid {
-			return exitStatus(syscall.WaitStatus(ws)), true
+			return ExitStatus(syscall.WaitStatus(ws)), true
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package container
+package initproc
 
 // The container init reports to its parent over a SOCK_SEQPACKET socket,
 // one JSON message per packet. The socket is close-on-exec in the init, so
@@ -18,19 +18,19 @@ package container
 //	on {"type":"error"}: fail <---------- {"type":"error","code":127}, exit
 //	on end-of-file: running <------------ execve(2) closes fd 3
 const (
-	msgError = "error"
-	msgLog   = "log"
-	msgPTY   = "pty"
+	MsgError = "error"
+	MsgLog   = "log"
+	MsgPTY   = "pty"
 )
 
-// syncMessage is one packet on the sync socket.
-type syncMessage struct {
+// SyncMessage is one packet on the sync socket.
+type SyncMessage struct {
 	Type    string `json:"type"`
 	Message string `json:"message,omitempty"`
-	Code    int    `json:"code,omitempty"`  // exit status for msgError
-	Level   string `json:"level,omitempty"` // slog level name for msgLog
+	Code    int    `json:"code,omitempty"`  // exit status for MsgError
+	Level   string `json:"level,omitempty"` // slog level name for MsgLog
 }
 
-// maxSyncMessage is the receive buffer for one packet; the init's messages
+// MaxSyncMessage is the receive buffer for one packet; the init's messages
 // are short, and longer ones are truncated by the kernel, never split.
-const maxSyncMessage = 64 << 10
+const MaxSyncMessage = 64 << 10

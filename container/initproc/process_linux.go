@@ -1,4 +1,4 @@
-package container
+package initproc
 
 import (
 	"errors"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gocker/gocker/seccomp"
 	"github.com/moby/sys/capability"
 	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
@@ -23,30 +22,30 @@ func finishProcess(spec *Spec, console *os.File) error {
 			return err
 		}
 	}
-	execUser, err := lookupUser(spec.User)
+	execUser, err := LookupUser(spec.User)
 	if err != nil {
 		return err
 	}
-	caps, err := parseCapabilities(spec.Capabilities)
+	caps, err := ParseCapabilities(spec.Capabilities)
 	if err != nil {
 		return err
 	}
 	if err := dropBoundingSet(caps); err != nil {
 		return err
 	}
-	if err := switchUser(execUser); err != nil {
+	if err := SwitchUser(execUser); err != nil {
 		return err
 	}
 	if execUser.Uid == 0 {
-		if err := limitRootCapabilities(caps); err != nil {
+		if err := LimitRootCapabilities(caps); err != nil {
 			return err
 		}
 	}
-	if !hasEnv(spec.Env, "HOME") {
+	if !HasEnv(spec.Env, "HOME") {
 		spec.Env = append(spec.Env, "HOME="+execUser.Home)
 	}
 	if err := unix.Chdir(spec.Cwd); err != nil {
-		return startErrorf(ExitCannotInvoke, "change to working directory %s: %w", spec.Cwd, err)
+		return StartErrorf(ExitCannotInvoke, "change to working directory %s: %w", spec.Cwd, err)
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
@@ -60,10 +59,10 @@ func finishProcess(spec *Spec, console *os.File) error {
 	return resetIgnoredSignals()
 }
 
-// lookupUser resolves USER[:GROUP] in the image. An empty spec is uid 0
+// LookupUser resolves USER[:GROUP] in the image. An empty spec is uid 0
 // looked up by id, so root gets its supplementary groups from /etc/group
 // as in Docker.
-func lookupUser(spec string) (*user.ExecUser, error) {
+func LookupUser(spec string) (*user.ExecUser, error) {
 	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
 	u, err := user.GetExecUserPath(spec, defaults, "/etc/passwd", "/etc/group")
 	if err != nil {
@@ -72,10 +71,10 @@ func lookupUser(spec string) (*user.ExecUser, error) {
 	return u, nil
 }
 
-// switchUser sets the groups, gid and uid. Changing all uids from 0 to
+// SwitchUser sets the groups, gid and uid. Changing all uids from 0 to
 // another user clears the permitted and effective capabilities, which is
 // what Docker gives a non-root user.
-func switchUser(u *user.ExecUser) error {
+func SwitchUser(u *user.ExecUser) error {
 	groups := u.Sgids
 	if groups == nil {
 		groups = []int{}
@@ -112,8 +111,8 @@ func idError(kind string, id int, mapFile string, err error) error {
 	return fmt.Errorf("%s %d is not mapped in the container's user namespace: use one of %s, or give your user more subordinate ids", kind, id, limit)
 }
 
-// parseCapabilities turns names such as CAP_CHOWN into capabilities.
-func parseCapabilities(names []string) ([]capability.Cap, error) {
+// ParseCapabilities turns names such as CAP_CHOWN into capabilities.
+func ParseCapabilities(names []string) ([]capability.Cap, error) {
 	byName := map[string]capability.Cap{}
 	for _, c := range capability.ListKnown() {
 		byName["CAP_"+strings.ToUpper(c.String())] = c
@@ -134,17 +133,17 @@ func parseCapabilities(names []string) ([]capability.Cap, error) {
 // capability from the start of the init, and would otherwise pass them to
 // the container's process.
 func dropBoundingSet(caps []capability.Cap) error {
-	c, err := loadCapabilities()
+	c, err := LoadCapabilities()
 	if err != nil {
 		return err
 	}
-	return applyBoundingSet(c, caps)
+	return ApplyBoundingSet(c, caps)
 }
 
-// loadCapabilities reads the calling thread's capability sets. It reads
+// LoadCapabilities reads the calling thread's capability sets. It reads
 // /proc/self/status, so it must run where /proc shows the caller: not in
 // gocker exec's helper once it joined the container's mount namespace.
-func loadCapabilities() (capability.Capabilities, error) {
+func LoadCapabilities() (capability.Capabilities, error) {
 	c, err := capability.NewPid2(0)
 	if err != nil {
 		return nil, fmt.Errorf("read capabilities: %w", err)
@@ -155,8 +154,8 @@ func loadCapabilities() (capability.Capabilities, error) {
 	return c, nil
 }
 
-// applyBoundingSet is dropBoundingSet with the sets read beforehand.
-func applyBoundingSet(c capability.Capabilities, caps []capability.Cap) error {
+// ApplyBoundingSet is dropBoundingSet with the sets read beforehand.
+func ApplyBoundingSet(c capability.Capabilities, caps []capability.Cap) error {
 	// Clear only acts on whole kinds (CAPS, BOUNDS, AMBS), so the
 	// inheritable set is emptied with Unset.
 	c.Clear(capability.BOUNDS | capability.AMBS)
@@ -168,9 +167,9 @@ func applyBoundingSet(c capability.Capabilities, caps []capability.Cap) error {
 	return nil
 }
 
-// limitRootCapabilities leaves a root process exactly caps as permitted and
+// LimitRootCapabilities leaves a root process exactly caps as permitted and
 // effective capabilities.
-func limitRootCapabilities(caps []capability.Cap) error {
+func LimitRootCapabilities(caps []capability.Cap) error {
 	c, err := capability.NewPid2(0)
 	if err != nil {
 		return fmt.Errorf("read capabilities: %w", err)
@@ -186,7 +185,7 @@ func limitRootCapabilities(caps []capability.Cap) error {
 // execProcess runs the container's command in place of the init. The
 // command is looked up in the container's $PATH, not the init's.
 func execProcess(spec *Spec) error {
-	path, err := commandPath(spec.Args, spec.Env)
+	path, err := CommandPath(spec.Args, spec.Env)
 	if err != nil {
 		return err
 	}
@@ -197,14 +196,14 @@ func execProcess(spec *Spec) error {
 		return err
 	}
 	err = unix.Exec(path, spec.Args, spec.Env)
-	return execError(spec.Args[0], err)
+	return ExecError(spec.Args[0], err)
 }
 
 // installSpecSeccomp installs the init's filter, with flags, and reports
 // the time it took as a debug line.
 func installSpecSeccomp(spec *Spec, flags uint) error {
 	start := time.Now()
-	if err := installSeccomp(spec.Seccomp, flags); err != nil {
+	if err := InstallSeccomp(spec.Seccomp, flags); err != nil {
 		return err
 	}
 	if spec.Seccomp != nil {
@@ -213,9 +212,9 @@ func installSpecSeccomp(spec *Spec, flags uint) error {
 	return nil
 }
 
-// installSeccomp installs filter on the calling thread, which must have
+// InstallSeccomp installs filter on the calling thread, which must have
 // no_new_privs set. A nil filter installs nothing.
-func installSeccomp(filter *seccomp.Filter, flags uint) error {
+func InstallSeccomp(filter *SeccompFilter, flags uint) error {
 	if filter == nil {
 		return nil
 	}
@@ -225,27 +224,27 @@ func installSeccomp(filter *seccomp.Filter, flags uint) error {
 	return nil
 }
 
-// commandPath returns the executable of the command args, looked up in
+// CommandPath returns the executable of the command args, looked up in
 // the PATH of env.
-func commandPath(args, env []string) (string, error) {
+func CommandPath(args, env []string) (string, error) {
 	if len(args) == 0 {
-		return "", startErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
+		return "", StartErrorf(ExitGockerError, "no command specified: the image has no Cmd or Entrypoint; give one after the image name")
 	}
 	return lookPath(args[0], envValue(env, "PATH"))
 }
 
-func execError(name string, err error) error {
+func ExecError(name string, err error) error {
 	if errors.Is(err, unix.ENOENT) {
-		return startErrorf(ExitNotFound, "exec %q: %w", name, err)
+		return StartErrorf(ExitNotFound, "exec %q: %w", name, err)
 	}
-	return startErrorf(ExitCannotInvoke, "exec %q: %w", name, err)
+	return StartErrorf(ExitCannotInvoke, "exec %q: %w", name, err)
 }
 
 // lookPath finds file as execvp(3) does, in the container's filesystem.
 func lookPath(file, pathEnv string) (string, error) {
 	if strings.Contains(file, "/") {
 		if err := checkExecutable(file); err != nil {
-			return "", execError(file, err)
+			return "", ExecError(file, err)
 		}
 		return file, nil
 	}
@@ -264,9 +263,9 @@ func lookPath(file, pathEnv string) (string, error) {
 		}
 	}
 	if firstErr != nil {
-		return "", execError(file, firstErr)
+		return "", ExecError(file, firstErr)
 	}
-	return "", startErrorf(ExitNotFound, "exec %q: executable file not found in $PATH", file)
+	return "", StartErrorf(ExitNotFound, "exec %q: executable file not found in $PATH", file)
 }
 
 func checkExecutable(path string) error {
@@ -280,7 +279,7 @@ func checkExecutable(path string) error {
 	return unix.Access(path, unix.X_OK)
 }
 
-func hasEnv(env []string, key string) bool {
+func HasEnv(env []string, key string) bool {
 	for _, e := range env {
 		if strings.HasPrefix(e, key+"=") {
 			return true

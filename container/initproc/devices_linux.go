@@ -1,4 +1,4 @@
-package container
+package initproc
 
 import (
 	"fmt"
@@ -128,7 +128,7 @@ func mountSys(spec *Spec, root string) error {
 		return err
 	}
 	// sysfs has the directory fs/cgroup, so no image path is involved.
-	return mountCgroupFS(filepath.Join(target, "fs", "cgroup"))
+	return mountCgroupFS(filepath.Join(target, "fs", "cgroup"), spec.Cgroups)
 }
 
 // maskedPaths hides kernel interfaces as Docker's default profile does:

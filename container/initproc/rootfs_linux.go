@@ -1,4 +1,4 @@
-package container
+package initproc
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/gocker/gocker/overlay"
+	"github.com/gocker/gocker/overlay/volatile"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,10 +87,10 @@ func mountOverlay(spec *Spec) error {
 		return mount("overlay", spec.MergedDir, "overlay", 0, data)
 	}
 	// A restarted container finds the marker of its previous mount.
-	if err := overlay.ClearVolatileMarker(spec.WorkDir); err != nil {
+	if err := volatile.ClearMarker(spec.WorkDir); err != nil {
 		return fmt.Errorf("clear the overlay work directory: %w", err)
 	}
-	err := mount("overlay", spec.MergedDir, "overlay", 0, data+","+overlay.VolatileOption)
+	err := mount("overlay", spec.MergedDir, "overlay", 0, data+","+volatile.Option)
 	if errors.Is(err, unix.EINVAL) {
 		// Linux before 5.10 has no volatile overlay.
 		err = mount("overlay", spec.MergedDir, "overlay", 0, data)

@@ -1,4 +1,4 @@
-package overlay
+package volatile
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestClearVolatileMarker(t *testing.T) {
+func TestClearMarker(t *testing.T) {
 	work := t.TempDir()
 	inner := filepath.Join(work, "work")
 	volatile := filepath.Join(inner, "incompat", "volatile")
@@ -23,7 +23,7 @@ func TestClearVolatileMarker(t *testing.T) {
 		}
 	}
 
-	if err := ClearVolatileMarker(work); err != nil {
+	if err := ClearMarker(work); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(inner)
@@ -36,10 +36,10 @@ func TestClearVolatileMarker(t *testing.T) {
 
 	// Without a marker, and without a work directory at all, it does
 	// nothing.
-	if err := ClearVolatileMarker(work); err != nil {
+	if err := ClearMarker(work); err != nil {
 		t.Errorf("second call: %v", err)
 	}
-	if err := ClearVolatileMarker(filepath.Join(work, "missing")); err != nil {
+	if err := ClearMarker(filepath.Join(work, "missing")); err != nil {
 		t.Errorf("missing work directory: %v", err)
 	}
 }

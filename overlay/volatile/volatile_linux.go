@@ -1,4 +1,7 @@
-package overlay
+// Package volatile has the overlay mount option that never syncs the upper
+// filesystem, for containers removed when they exit, and clears the marker
+// such a mount leaves so that the work directory can be mounted again.
+package volatile
 
 import (
 	"errors"
@@ -7,7 +10,7 @@ import (
 	"path/filepath"
 )
 
-// VolatileOption is the mount option that stops overlay from syncing its
+// Option is the mount option that stops overlay from syncing its
 // upper filesystem: neither syncfs(2) nor the unmount flushes it. The exit
 // of a container's last process unmounts the overlay. Without the option,
 // that unmount writes back every dirty inode of the filesystem that holds
@@ -18,15 +21,15 @@ import (
 // volatile or not, while the directory exists: after a crash the upper
 // directory may have lost writes. Use it only for containers whose files
 // are removed when they exit.
-const VolatileOption = "volatile"
+const Option = "volatile"
 
-// ClearVolatileMarker removes the incompat directory that a volatile mount
+// ClearMarker removes the incompat directory that a volatile mount
 // left in workDir, the overlay's work directory. The kernel then mounts
 // that work directory again. The kernel creates these directories with
 // mode 0, owned by the user that mounted the overlay, so os.RemoveAll
 // cannot delete them as they are. A work directory without the marker is
 // left as it is.
-func ClearVolatileMarker(workDir string) error {
+func ClearMarker(workDir string) error {
 	inner := filepath.Join(workDir, "work")
 	incompat := filepath.Join(inner, "incompat")
 	for _, dir := range []string{inner, incompat, filepath.Join(incompat, "volatile")} {
