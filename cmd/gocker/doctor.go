@@ -86,5 +86,5 @@ func collectChecks(c *cli.Context) []hostcheck.Result {
 	}
 	results = append(results, cgroupv2.CheckHost()...)
 	results = append(results, netstack.CheckHost(ctx)...)
-	return append(results, checkRuntimeDir())
+	return append(results, checkRuntimeDir(), checkInitBinary(ctx))
 }

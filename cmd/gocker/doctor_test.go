@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/gocker/gocker/hostcheck"
@@ -197,5 +198,39 @@ func TestPrintJSON(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got[1]); diff != "" {
 		t.Errorf("second object (-want +got):\n%s", diff)
+	}
+}
+
+func TestInitBinaryResult(t *testing.T) {
+	base := initBinaryState{gockerID: "abc", path: "/opt/g/gocker-init", initID: "abc"}
+	tests := []struct {
+		name   string
+		change func(*initBinaryState)
+		status hostcheck.Status
+		detail string
+		fix    bool
+	}{
+		{"matching build", func(*initBinaryState) {}, hostcheck.OK, "containers start from /opt/g/gocker-init (build id abc)", false},
+		{"plain go build", func(s *initBinaryState) { s.gockerID = "" }, hostcheck.Info, "built without a build id", false},
+		{"missing", func(s *initBinaryState) { s.statErr = fs.ErrNotExist }, hostcheck.Info, "no /opt/g/gocker-init: gocker is its own container init", false},
+		{"unreadable", func(s *initBinaryState) { s.openErr = fs.ErrPermission }, hostcheck.Warn, "cannot be read", true},
+		{"fails to run", func(s *initBinaryState) { s.runErr = errors.New("exec format error") }, hostcheck.Fail, "--build-id failed (exec format error)", true},
+		{"other build", func(s *initBinaryState) { s.initID = "xyz" }, hostcheck.Fail, `another build (build id "xyz", gocker's "abc")`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base
+			tt.change(&s)
+			res := initBinaryResult(s)
+			if res.Status != tt.status {
+				t.Errorf("status = %s, want %s", res.Status, tt.status)
+			}
+			if !strings.Contains(res.Detail, tt.detail) {
+				t.Errorf("detail = %q, want it to contain %q", res.Detail, tt.detail)
+			}
+			if got := len(res.Fix) > 0; got != tt.fix {
+				t.Errorf("fix = %q, want a fix: %v", res.Fix, tt.fix)
+			}
+		})
 	}
 }
