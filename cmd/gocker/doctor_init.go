@@ -22,8 +22,8 @@ type initBinaryState struct {
 	path     string
 	// statErr and openErr tell whether the file exists and can be read.
 	statErr, openErr error
-	// initID is what "gocker-init --build-id" printed, and runErr why it
-	// could not run.
+	// initID is the output of "gocker-init --build-id", and runErr the
+	// error of that command.
 	initID string
 	runErr error
 }
