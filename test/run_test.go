@@ -177,6 +177,9 @@ func TestRunBindMounts(t *testing.T) {
 			t.Errorf("-v %s: stderr = %q, want an invalid --volume error", bad, stderr)
 		}
 	}
+	if stderr := g.fails(125, "run", "--rm", "-v", "data:/x", "busybox", "true"); !strings.Contains(stderr, `"data" is a volume name`) {
+		t.Errorf("-v data:/x: stderr = %q, want it to name the volume", stderr)
+	}
 }
 
 func TestRunReadOnlyRootfs(t *testing.T) {

@@ -232,7 +232,7 @@ func parseVolume(spec string) (container.Mount, error) {
 		m.Source = abs
 	}
 	if !filepath.IsAbs(m.Source) {
-		return bad("the host path must be absolute or start with ./ (named volumes are not supported)")
+		return bad(fmt.Sprintf("the host path %q is a volume name, which gocker does not support: give an absolute host path or one starting with \".\"", m.Source))
 	}
 	if !filepath.IsAbs(m.Destination) {
 		return bad("the container path must be absolute")
