@@ -157,6 +157,11 @@ func (s *Store) startContainer(ctx context.Context, c *Container, launch *Launch
 	c.State.Cgroups = nil
 	cleanups, err := runHooks(ctx, c, launch.Pid(), opts.Hooks)
 	if err != nil {
+		// A hook that needs the init's namespaces fails when the init
+		// died, and the init's death is the error to report.
+		if early := launch.exitedEarly(); early != nil {
+			err = errors.Join(early, err)
+		}
 		launch.Abort()
 		s.recordStartFailure(c, err)
 		return nil, cleanups, err

@@ -63,6 +63,8 @@ type Launch struct {
 	// seccomp is the filter being compiled, when LaunchOptions.Seccomp
 	// was set.
 	seccomp *pendingSeccomp
+	// initPath names the init's binary in errors.
+	initPath string
 }
 
 // Process is a started container init, which became the container's
@@ -118,6 +120,7 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		// CPU.
 		l.seccomp = compileSeccompAsync(*opts.Seccomp)
 	}
+	l.initPath = initExe.path
 	l.cmd = initCommand(opts, initExe.path, childSock, specR, exe)
 	if opts.CaptureOutput {
 		outW, errW, err := l.captureOutput()
@@ -159,6 +162,18 @@ func (l *Launch) captureOutput() (outW, errW *os.File, err error) {
 	}
 	l.cmd.Stdout, l.cmd.Stderr = outW, errW
 	return outW, errW, nil
+}
+
+// exitedEarly returns an error naming the init's binary when the init
+// has already exited, which before its spec means the binary is broken,
+// and nil while it runs. It leaves the init to be reaped by Abort.
+func (l *Launch) exitedEarly() error {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, l.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err != nil || info.Signo == 0 {
+		return nil
+	}
+	return fmt.Errorf("container init %s exited before it read the spec (\"gocker doctor\" checks the init binary)", l.initPath)
 }
 
 // Pid returns the host pid of the init.
@@ -208,6 +223,9 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	}
 	spec.Debug = l.logger.Enabled(ctx, slog.LevelDebug)
 	if err := json.NewEncoder(l.specW).Encode(spec); err != nil {
+		if early := l.exitedEarly(); early != nil {
+			return nil, early
+		}
 		return nil, fmt.Errorf("send spec to container init: %w", err)
 	}
 	l.specW.Close()

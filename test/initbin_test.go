@@ -116,6 +116,25 @@ func TestInitBinary(t *testing.T) {
 		t.Errorf("run --init with an unreadable gocker-init printed %q", out)
 	}
 
+	// A damaged file (an interrupted copy) is named in the error.
+	data, err := os.ReadFile(initBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(dir, "gocker-init")
+	if err := os.Remove(damaged); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(damaged, data[:100<<10], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stderr := g.fails(125, "run", "--rm", "busybox", "true")
+	for _, want := range []string{damaged, "gocker doctor"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("run with a damaged gocker-init: stderr %q lacks %q", stderr, want)
+		}
+	}
+
 	// Run by hand, it exits with advice.
 	out, err := exec.Command(initBin).CombinedOutput()
 	var exitErr *exec.ExitError

@@ -213,7 +213,9 @@ func TestInitBinaryResult(t *testing.T) {
 		{"matching build", func(*initBinaryState) {}, hostcheck.OK, "containers start from /opt/g/gocker-init (build id abc)", false},
 		{"plain go build", func(s *initBinaryState) { s.gockerID = "" }, hostcheck.Info, "built without a build id", false},
 		{"missing", func(s *initBinaryState) { s.statErr = fs.ErrNotExist }, hostcheck.Info, "no /opt/g/gocker-init: gocker is its own container init", false},
+		{"not executable", func(s *initBinaryState) { s.execErr = fs.ErrPermission }, hostcheck.Warn, "may not be executed", true},
 		{"unreadable", func(s *initBinaryState) { s.openErr = fs.ErrPermission }, hostcheck.Warn, "cannot be read", true},
+		{"plain go build of the init", func(s *initBinaryState) { s.initID = "" }, hostcheck.Fail, `(build id none, gocker's "abc")`, true},
 		{"fails to run", func(s *initBinaryState) { s.runErr = errors.New("exec format error") }, hostcheck.Fail, "--build-id failed (exec format error)", true},
 		{"other build", func(s *initBinaryState) { s.initID = "xyz" }, hostcheck.Fail, `another build (build id "xyz", gocker's "abc")`, true},
 	}
@@ -230,6 +232,9 @@ func TestInitBinaryResult(t *testing.T) {
 			}
 			if got := len(res.Fix) > 0; got != tt.fix {
 				t.Errorf("fix = %q, want a fix: %v", res.Fix, tt.fix)
+			}
+			if res.Status == hostcheck.Fail && res.Fix[len(res.Fix)-1] != "sudo rm /opt/g/gocker-init" {
+				t.Errorf("fix = %q, want sudo rm of the file in a directory the user may not write", res.Fix)
 			}
 		})
 	}

@@ -124,13 +124,13 @@ func checkBuildID() error {
 	if len(os.Args) > 2 {
 		self = os.Args[2]
 	}
-	return fmt.Errorf("the container init %s comes from another build than gocker (build id %s, gocker's %s): install or copy gocker and gocker-init from one build (\"make install\" installs both), or remove %s to run the init from gocker itself",
-		self, buildIDText(BuildID), buildIDText(gocker), self)
+	return fmt.Errorf("the container init %s comes from another build than gocker (build id %s, gocker's %s): install gocker and gocker-init from one build (\"make install\" installs both), or remove %s to run the init from gocker itself",
+		self, BuildIDText(BuildID), BuildIDText(gocker), self)
 }
 
-// buildIDText quotes a build id for a message; an empty one is a build
+// BuildIDText quotes a build id for a message; an empty one is a build
 // without an id.
-func buildIDText(id string) string {
+func BuildIDText(id string) string {
 	if id == "" {
 		return "none"
 	}
