@@ -86,10 +86,10 @@
 //     container's life, so it always runs from a sealed memfd copy, and is
 //     non-dumpable.
 //   - Without --init, the init runs gocker-init (or the gocker binary, see
-//     initBinary) until it executes the container's command, but no other
-//     process is in its PID namespace then: gocker exec joins only a
-//     container whose process runs, which the init records after that
-//     execve. The init makes itself non-dumpable as well once the id maps
+//     initBinary) until it executes the container's command. No other
+//     process is in its PID namespace then, because gocker exec joins only
+//     a container whose process runs, and that is recorded after the
+//     execve. The init also makes itself non-dumpable once the id maps
 //     exist.
 //
 // The test TestExecCannotReachGockerBinary runs a probe in a container with

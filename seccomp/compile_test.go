@@ -66,22 +66,22 @@ func (v *vm) run(auditArch, nr uint32, args ...uint64) uint32 {
 	return uint32(out)
 }
 
+// compileDefault compiles Docker's default profile for caps.
 func compileDefault(t *testing.T, caps []string) *Filter {
 	t.Helper()
-	cfg, err := Resolve(nil, caps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return compileBytes(t, nil, caps)
 }
 
 func compileProfile(t *testing.T, profile string, caps []string) *Filter {
 	t.Helper()
-	cfg, err := Resolve([]byte(profile), caps)
+	return compileBytes(t, []byte(profile), caps)
+}
+
+// compileBytes resolves and compiles profile, where nil is Docker's
+// default profile.
+func compileBytes(t *testing.T, profile []byte, caps []string) *Filter {
+	t.Helper()
+	cfg, err := Resolve(profile, caps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,8 +216,8 @@ func assertStreamIntact(t *testing.T, addr string, size int) {
 	}
 }
 
-// holdConnection opens a connection to the echo server at addr and
-// checks that it answers, to leave it open while the container stops.
+// holdConnection opens a connection to the echo server at addr and checks
+// one echo on it. The caller keeps it open while the container stops.
 func holdConnection(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)

@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Name is argv[0] of the container init, and its role in the gocker
-// binary when no separate init binary is installed.
+// Name is argv[0] of the container init. It is also the init's role in
+// the gocker binary, which serves when no usable gocker-init is next to it.
 const Name = "gocker-container-init"
 
 // File descriptors the parent passes to the init. ExeFD is the sealed
@@ -64,6 +64,8 @@ func Main() {
 	os.Exit(code)
 }
 
+// runInit builds the container from its spec and executes its command.
+// It returns only on failure.
 func runInit() (retErr error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -74,9 +76,10 @@ func runInit() (retErr error) {
 	if err != nil {
 		return err
 	}
+
 	// No other process is in the container's PID namespace yet, so none
-	// can open /proc/1/exe, which is the gocker binary until the
-	// container's command replaces it. Making the init non-dumpable closes
+	// can open /proc/1/exe, which is the init's binary (gocker-init or
+	// gocker) until the container's command replaces it. Making the init non-dumpable closes
 	// that way also for a process that joins early: /proc/PID/exe of a
 	// non-dumpable process needs CAP_SYS_PTRACE over it. It cannot be set
 	// before the id maps exist, because newuidmap checks that the caller
@@ -88,12 +91,14 @@ func runInit() (retErr error) {
 	if err := enterCgroupNamespace(); err != nil {
 		return err
 	}
+
 	if spec.NewNetNS {
 		if err := setLoopbackUp(); err != nil {
 			return err
 		}
 		setNetworkSysctls()
 	}
+
 	console, err := setupRootfs(spec)
 	if err != nil {
 		return err
@@ -103,6 +108,7 @@ func runInit() (retErr error) {
 		return err
 	}
 	debugf(spec, "switched to user %q with capabilities %v, executing %q", spec.User, spec.Capabilities, spec.Args)
+
 	if spec.Init {
 		return runMiniInit(spec)
 	}
