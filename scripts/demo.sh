@@ -32,11 +32,15 @@ if [ "$(id -u)" -eq 0 ]; then
 		fi
 	done
 	# The repository may be where gockerdemo cannot read it (/root), so
-	# the binary and scripts go to a directory it can.
+	# the binaries and scripts go to a directory it can. gocker runs the
+	# container init from the gocker-init next to it.
 	shared=$(mktemp -d /tmp/gocker-demo-bin.XXXXXX)
 	trap 'rm -rf "$shared"' EXIT
 	chmod 0755 "$shared"
 	install -m 0755 "$gocker" "$shared/gocker"
+	if [ -x "$gocker-init" ]; then
+		install -m 0755 "$gocker-init" "$shared/gocker-init"
+	fi
 	install -m 0755 "$here/demo.sh" "$mkbusybox" "$shared/"
 	runuser -u gockerdemo -- env -i HOME=/home/gockerdemo PATH=/usr/bin:/bin \
 		GOCKER="$shared/gocker" MKBUSYBOX="$shared/mkbusybox.sh" bash "$shared/demo.sh"

@@ -13,10 +13,10 @@ import (
 	"time"
 )
 
-// TestInitBinary checks which binary a container's init runs from: the
-// gocker-init built next to gocker, the one a monitor started with after
-// the file was replaced, gocker itself where the file is missing or
-// unreadable, and an error where it comes from another build. A container
+// TestInitBinary checks which binary a container's init runs from. It is
+// the gocker-init built next to gocker, or for a monitor the one it opened
+// before the file was replaced. gocker itself is the init where the file
+// is missing or unreadable, and a file of another build is an error. A container
 // with --init keeps its init as PID 1, run from a sealed copy of that
 // binary, so the size of /proc/PID/exe shows which one it is.
 func TestInitBinary(t *testing.T) {
@@ -32,6 +32,7 @@ func TestInitBinary(t *testing.T) {
 		t.Errorf("PID 1 of a container with --init runs from %d bytes, want gocker-init's %d", got, want)
 	}
 	g.ok("rm", "-f", "lean")
+	assertDoctorInitRow(t, g, "ok", "containers start from "+initBin)
 	if out := g.ok("run", "--rm", "busybox", "echo", "from-init-binary"); out != "from-init-binary\n" {
 		t.Errorf("run with gocker-init printed %q", out)
 	}
@@ -92,6 +93,7 @@ func TestInitBinary(t *testing.T) {
 	if after := g.ok("ps", "-aq"); after != before {
 		t.Errorf("the refused runs left a container: ps -aq went from %q to %q", before, after)
 	}
+	assertDoctorInitRow(t, g, "fail", filepath.Join(dir, "gocker-init")+` comes from another build (build id "other"`)
 
 	// Without gocker-init, gocker is its own init.
 	if err := os.Remove(filepath.Join(dir, "gocker-init")); err != nil {
@@ -141,6 +143,23 @@ func TestInitBinary(t *testing.T) {
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 125 || !strings.Contains(string(out), `run "gocker run" instead`) {
 		t.Errorf("gocker-init run by hand: %v, output %q; want exit 125 and advice", err, out)
 	}
+}
+
+// assertDoctorInitRow fails unless gocker doctor prints its init-binary
+// row with status and a detail containing detail.
+func assertDoctorInitRow(t *testing.T, g *gocker, status, detail string) {
+	t.Helper()
+	for _, line := range strings.Split(g.try("doctor").stdout, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[0] != "init-binary" {
+			continue
+		}
+		if fields[1] != status || !strings.Contains(line, detail) {
+			t.Errorf("doctor's init-binary row = %q, want status %s and %q", line, status, detail)
+		}
+		return
+	}
+	t.Errorf("gocker doctor printed no init-binary row")
 }
 
 // initSize returns the size of the binary that PID 1 of the container
