@@ -8,6 +8,7 @@ import (
 
 	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/container/initproc"
+	"github.com/gocker/gocker/overlay"
 	"github.com/gocker/gocker/userns"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -169,6 +170,17 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 	}
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("image %s has no layers", c.Image)
+	}
+	if len(etcFiles) > 0 {
+		paths := make([]string, 0, len(etcFiles))
+		for _, f := range etcFiles {
+			paths = append(paths, f.Destination)
+		}
+		mountPoints, err := overlay.MountPointLayer(s.cacheDir(), paths)
+		if err != nil {
+			return nil, err
+		}
+		layers = append([]string{mountPoints}, layers...)
 	}
 	cgroups, err := hostCgroupFS()
 	if err != nil {

@@ -256,7 +256,7 @@ func (m *monitor) start(ctx context.Context, cio *containerIO) (*Process, []func
 		return nil, nil, err
 	}
 	launchOpts.Init = m.c.HostConfig.Init
-	seccomp := SeccompSettingsOf(m.c.HostConfig)
+	seccomp := m.store.SeccompSettings(m.c.HostConfig)
 	launchOpts.Seccomp = &seccomp
 	launch, err := LaunchInit(ctx, launchOpts)
 	cio.closeChild()

@@ -60,7 +60,7 @@ func (s *Store) Exec(ctx context.Context, c *Container, opts ExecOptions) error 
 		return err
 	}
 	// The process gets the container's filter, as in Docker.
-	filter, err := seccompFilter(c.HostConfig, caps)
+	filter, err := seccompFilter(c.HostConfig, caps, s.seccompCacheDir())
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}

@@ -13,12 +13,15 @@ import (
 // inspect prints: the fields of Docker's inspect output that gocker has,
 // with Docker's names.
 type Inspect struct {
-	ID              string           `json:"Id"`
-	Created         time.Time        `json:"Created"`
-	Path            string           `json:"Path"`
-	Args            []string         `json:"Args"`
-	State           InspectState     `json:"State"`
-	Image           string           `json:"Image"`
+	ID      string       `json:"Id"`
+	Created time.Time    `json:"Created"`
+	Path    string       `json:"Path"`
+	Args    []string     `json:"Args"`
+	State   InspectState `json:"State"`
+	Image   string       `json:"Image"`
+	// ResolvConfPath, HostnamePath and HostsPath stay empty: the init
+	// mounts these files from the container's own /dev tmpfs, so no host
+	// file holds them.
 	ResolvConfPath  string           `json:"ResolvConfPath"`
 	HostnamePath    string           `json:"HostnamePath"`
 	HostsPath       string           `json:"HostsPath"`
@@ -154,19 +157,16 @@ func (s *Store) Inspect(c *Container, layersDir string) Inspect {
 	dir := s.Dir(c.ID)
 	cmd := c.Command()
 	in := Inspect{
-		ID:             c.ID,
-		Created:        c.Created,
-		Args:           []string{},
-		Image:          c.ImageID,
-		ResolvConfPath: filepath.Join(dir, "upper", "etc", "resolv.conf"),
-		HostnamePath:   filepath.Join(dir, "upper", "etc", "hostname"),
-		HostsPath:      filepath.Join(dir, "upper", "etc", "hosts"),
-		Name:           "/" + c.Name,
-		RestartCount:   c.State.RestartCount,
-		Driver:         "overlay",
-		Platform:       "linux",
-		State:          inspectState(c.State),
-		HostConfig:     inspectHost(c.HostConfig, c.Network),
+		ID:           c.ID,
+		Created:      c.Created,
+		Args:         []string{},
+		Image:        c.ImageID,
+		Name:         "/" + c.Name,
+		RestartCount: c.State.RestartCount,
+		Driver:       "overlay",
+		Platform:     "linux",
+		State:        inspectState(c.State),
+		HostConfig:   inspectHost(c.HostConfig, c.Network),
 		GraphDriver: InspectDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir":  lowerDirs(c, layersDir),
 			"UpperDir":  filepath.Join(dir, "upper"),

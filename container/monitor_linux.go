@@ -91,7 +91,7 @@ func (s *Store) Run(ctx context.Context, c *Container, opts RunOptions) (int, er
 			return -1, err
 		}
 		launchOpts.Init = c.HostConfig.Init
-		seccomp := SeccompSettingsOf(c.HostConfig)
+		seccomp := s.SeccompSettings(c.HostConfig)
 		launchOpts.Seccomp = &seccomp
 		if launch, err = LaunchInit(ctx, launchOpts); err != nil {
 			return -1, err
@@ -194,7 +194,7 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	}
 	pending := launch.seccomp
 	if pending == nil {
-		pending = compileSeccompAsync(SeccompSettingsOf(c.HostConfig))
+		pending = compileSeccompAsync(s.SeccompSettings(c.HostConfig))
 	}
 	filter, duration, err := pending.wait()
 	if err != nil {

@@ -115,14 +115,15 @@ func seccompProfile(h HostConfig) (profile []byte, unconfined bool) {
 	return profile, unconfined
 }
 
-// seccompFilter compiles the seccomp filter of a container with the
-// capabilities caps, or returns nil when it runs unconfined.
-func seccompFilter(h HostConfig, caps []string) (*seccomp.Filter, error) {
+// seccompFilter returns the seccomp filter of a container with the
+// capabilities caps, or nil when it runs unconfined. Filters compiled
+// before come from the cache in cacheDir, unless it is empty.
+func seccompFilter(h HostConfig, caps []string, cacheDir string) (*seccomp.Filter, error) {
 	profile, unconfined := seccompProfile(h)
 	if unconfined {
 		return nil, nil
 	}
-	return compileSeccomp(profile, caps)
+	return cachedSeccomp(cacheDir, profile, caps)
 }
 
 // compileSeccomp compiles a profile, or Docker's default profile when it
@@ -140,11 +141,14 @@ func compileSeccomp(profile []byte, caps []string) (*seccomp.Filter, error) {
 // seccomp filter depends on.
 type SeccompSettings struct {
 	CapAdd, CapDrop, SecurityOpt []string
+	// CacheDir keeps compiled filters; empty compiles every time.
+	CacheDir string
 }
 
-// SeccompSettingsOf returns the seccomp settings of a container's record.
-func SeccompSettingsOf(h HostConfig) SeccompSettings {
-	return SeccompSettings{CapAdd: h.CapAdd, CapDrop: h.CapDrop, SecurityOpt: h.SecurityOpt}
+// SeccompSettings returns the seccomp settings of a container's record
+// h, with the store's filter cache.
+func (s *Store) SeccompSettings(h HostConfig) SeccompSettings {
+	return SeccompSettings{CapAdd: h.CapAdd, CapDrop: h.CapDrop, SecurityOpt: h.SecurityOpt, CacheDir: s.seccompCacheDir()}
 }
 
 // pendingSeccomp is a filter that a goroutine compiles while the container
@@ -180,5 +184,5 @@ func compileSettings(s SeccompSettings) (*seccomp.Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return seccompFilter(HostConfig{SecurityOpt: s.SecurityOpt}, caps)
+	return seccompFilter(HostConfig{SecurityOpt: s.SecurityOpt}, caps, s.CacheDir)
 }

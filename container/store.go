@@ -19,7 +19,8 @@ import (
 	"github.com/gocker/gocker/userns"
 )
 
-// Store keeps container records under ROOT/containers:
+// Store keeps container records under ROOT/containers, and what it
+// derives once for all containers under ROOT/cache:
 //
 //	containers/ID/config.json    the Container record, written once
 //	containers/ID/state.json     its State, rewritten by the monitor
@@ -33,10 +34,12 @@ import (
 //	containers/ID/upper, work    overlay upper and work directories
 //	containers/ID/merged         mount point, used only in the container's
 //	                             own mount namespace
-//	containers/ID/hosts, hostname, resolv.conf   generated /etc files
 //	containers/names/NAME        symlink to ID; creating it reserves NAME
 //	containers/.tmp-ID           a record being created
 //	containers/.rm-ID            a record being removed
+//	cache/seccomp/KEY            compiled seccomp filters (seccompcache.go)
+//	cache/mountpoints-HASH       the layer of mount points for the
+//	                             generated /etc files
 //
 // A record appears by renaming its complete .tmp- directory and disappears
 // by renaming it to .rm- before its files are deleted, so a gocker killed at

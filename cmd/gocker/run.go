@@ -254,23 +254,31 @@ func runAction(c *cli.Context) error {
 	// run on another CPU while the options are parsed and the image is
 	// looked up, instead of in front of the init's start.
 	go warmProcessStart()
-	opts, st, err := prepareRun(c)
+	opts, err := parseRunOptions(c)
+	if err != nil {
+		return err
+	}
+	st, err := openStores(c)
 	if err != nil {
 		return err
 	}
 	if opts.detach || opts.create.RestartPolicy.Enabled() {
+		if err := ensureImage(c, st, opts.image); err != nil {
+			return err
+		}
 		return runDetached(c, st, opts)
 	}
 	ctx := c.Context
 	stdio := container.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	// The init starts, and its id maps are written, while the container's
-	// record is created.
+	// The init starts, and its id maps are written, while the image is
+	// looked up (or pulled) and the container's record is created.
 	launchOpts, err := container.NewLaunchOptions(opts.create.Network, opts.create.OpenStdin, opts.create.Tty, stdio, slog.Default())
 	if err != nil {
 		return err
 	}
 	launchOpts.Init = opts.create.Init
-	launchOpts.Seccomp = &container.SeccompSettings{CapAdd: opts.create.CapAdd, CapDrop: opts.create.CapDrop, SecurityOpt: opts.create.SecurityOpt}
+	seccomp := st.containers.SeccompSettings(container.HostConfig{CapAdd: opts.create.CapAdd, CapDrop: opts.create.CapDrop, SecurityOpt: opts.create.SecurityOpt})
+	launchOpts.Seccomp = &seccomp
 	// A rootless container with limits gets a systemd scope, which its
 	// cgroup hook finishes; the D-Bus round trips overlap with the init's
 	// start and the record's creation.
@@ -289,6 +297,10 @@ func runAction(c *cli.Context) error {
 	}
 	if scope != nil {
 		scope.Start(launch.Pid())
+	}
+	if err := ensureImage(c, st, opts.image); err != nil {
+		launch.Abort()
+		return err
 	}
 	ctr, err := createContainer(ctx, st, opts.create)
 	if err != nil {

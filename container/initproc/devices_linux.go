@@ -39,9 +39,10 @@ const (
 )
 
 // mountAPIFilesystems mounts /proc, /dev (with pts, shm and mqueue) and
-// /sys in the container. The mount points are resolved inside root like
-// any other, because an image may ship them as symlinks.
-func mountAPIFilesystems(spec *Spec, root string) error {
+// /sys in the container, and the generated /etc files from a directory of
+// /dev. The mount points are resolved inside root like any other, because
+// an image may ship them as symlinks.
+func mountAPIFilesystems(spec *Spec, root string, etc *etcTargets) error {
 	type apiMount struct {
 		dest, fstype string
 		flags        uintptr
@@ -67,6 +68,9 @@ func mountAPIFilesystems(spec *Spec, root string) error {
 		}
 		if m.dest == "/dev" {
 			if err := populateDev(spec, target); err != nil {
+				return err
+			}
+			if err := etc.mount(filepath.Join(target, ".gocker-etc")); err != nil {
 				return err
 			}
 		}

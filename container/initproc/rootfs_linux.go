@@ -28,12 +28,15 @@ func setupRootfs(spec *Spec) (*os.File, error) {
 	if err := mountOverlay(spec); err != nil {
 		return nil, err
 	}
-	// The files are written before /proc and /dev exist, so that a
-	// symlink in the image can only lead them to the image's own files.
-	if err := writeEtcFiles(root, spec.EtcFiles); err != nil {
+	// The mount points of the generated files are resolved before /proc
+	// and /dev exist, so that a symlink in the image can only lead them
+	// to the image's own files.
+	etc, err := openEtcTargets(root, spec.EtcFiles)
+	if err != nil {
 		return nil, err
 	}
-	if err := mountAPIFilesystems(spec, root); err != nil {
+	defer etc.close()
+	if err := mountAPIFilesystems(spec, root, etc); err != nil {
 		return nil, err
 	}
 	if err := maskPaths(root); err != nil {
@@ -143,25 +146,83 @@ func touchTarget(target string) error {
 	return f.Close()
 }
 
-// writeEtcFiles writes the generated /etc files into the container's root
-// filesystem, where they land in the upper directory. Docker bind-mounts
-// them from its own directory instead; writing them saves three files on
-// the host, three mounts and their removal at every start, and gocker
-// commit leaves them out of images as Docker does.
-func writeEtcFiles(root string, files []EtcFile) error {
+// etcTargets are the generated /etc files and their mount points in the
+// container, opened with O_PATH.
+type etcTargets struct {
+	files   []EtcFile
+	targets []*os.File
+}
+
+// openEtcTargets resolves the mount point of each generated /etc file in
+// root, creating an empty file where the image has none, and opens it.
+func openEtcTargets(root string, files []EtcFile) (*etcTargets, error) {
+	etc := &etcTargets{files: files}
 	for _, f := range files {
 		target, err := resolveInRoot(root, f.Destination)
 		if err != nil {
+			etc.close()
+			return nil, err
+		}
+		if err := touchTarget(target); err != nil {
+			etc.close()
+			return nil, fmt.Errorf("%s: %w", f.Destination, err)
+		}
+		fd, err := unix.Open(target, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			etc.close()
+			return nil, &os.PathError{Op: "open", Path: target, Err: err}
+		}
+		etc.targets = append(etc.targets, os.NewFile(uintptr(fd), target))
+	}
+	return etc, nil
+}
+
+func (e *etcTargets) close() {
+	for _, f := range e.targets {
+		f.Close()
+	}
+}
+
+// mount writes the files into dir, a directory of the container's fresh
+// /dev tmpfs, and bind-mounts each onto its mount point. The files stay
+// only as mounts: the container's upper directory gets none of them, so
+// a start writes nothing for them on the host's filesystem (three files
+// and a copied-up /etc, and as much to delete at removal), and gocker
+// commit leaves them out as Docker does. Like Docker's, the mounts are
+// writable, and a container's own changes to them end with the container.
+func (e *etcTargets) mount(dir string) error {
+	if len(e.files) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for i, f := range e.files {
+		src := filepath.Join(dir, filepath.Base(f.Destination))
+		if err := os.WriteFile(src, f.Data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.Destination, err)
+		}
+		if err := bindOnto(src, e.targets[i]); err != nil {
+			return fmt.Errorf("mount %s: %w", f.Destination, err)
+		}
+		if err := os.Remove(src); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", f.Destination, err)
-		}
-		if err := os.WriteFile(target, f.Data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.Destination, err)
-		}
 	}
-	return nil
+	return os.Remove(dir)
+}
+
+// bindOnto bind-mounts src onto the file that target was opened on, by
+// the descriptor, so that nothing mounted since the target was resolved
+// changes where the mount goes.
+func bindOnto(src string, target *os.File) error {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return os.NewSyscallError("open_tree", err)
+	}
+	defer unix.Close(tree)
+	err = unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	return os.NewSyscallError("move_mount", err)
 }
 
 // bindMount mounts m.Source from the host on m.Destination in the container.

@@ -11,7 +11,7 @@ type Spec struct {
 	// overlay, so that Layers can be short relative paths: the mount(2)
 	// options must fit in one page.
 	LayersDir string   `json:"layers_dir"`
-	Layers    []string `json:"layers"` // lower dirs relative to LayersDir, topmost first
+	Layers    []string `json:"layers"` // lower dirs, topmost first: relative to LayersDir, or absolute
 	UpperDir  string   `json:"upper_dir"`
 	WorkDir   string   `json:"work_dir"`
 	MergedDir string   `json:"merged_dir"`
@@ -41,8 +41,8 @@ type Spec struct {
 	Cgroups *CgroupFS `json:"cgroups,omitempty"`
 	Mounts  []Mount   `json:"mounts,omitempty"`
 	// EtcFiles are the generated /etc/hosts, /etc/hostname and
-	// /etc/resolv.conf, which the init writes into the container's root
-	// filesystem.
+	// /etc/resolv.conf, which the init mounts over those paths of the
+	// container.
 	EtcFiles []EtcFile `json:"etc_files,omitempty"`
 	// Debug makes the init send its steps as debug log lines.
 	Debug bool `json:"debug,omitempty"`
@@ -51,7 +51,7 @@ type Spec struct {
 	Init bool `json:"init,omitempty"`
 }
 
-// EtcFile is a file the init writes into the container.
+// EtcFile is a file the init mounts into the container.
 type EtcFile struct {
 	Destination string `json:"destination"`
 	Data        []byte `json:"data"`

@@ -1,0 +1,86 @@
+package container
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/gocker/gocker/container/initproc"
+	"github.com/gocker/gocker/internal/atomicfile"
+	"github.com/gocker/gocker/seccomp"
+)
+
+// seccompCacheDir returns the directory where compiled seccomp filters are
+// kept. A start reads its filter there instead of compiling Docker's
+// profile again. In a fresh gocker process the compile takes several
+// tenths of a millisecond of CPU, at the moment when the init starts and
+// newuidmap and newgidmap run on the same CPUs.
+func (s *Store) seccompCacheDir() string { return filepath.Join(s.cacheDir(), "seccomp") }
+
+// cacheDir holds what the store derives once and keeps for later starts:
+// compiled seccomp filters and the mount point layer. Deleting it costs
+// the next start the time to make them again.
+func (s *Store) cacheDir() string { return filepath.Join(filepath.Dir(s.dir), "cache") }
+
+// seccompCacheKey names the cache file of a filter for the profile and
+// capabilities. The build id stands for the compiler and Docker's
+// default profile, which come with the binary; a build without an id
+// keeps no cache.
+func seccompCacheKey(profile []byte, caps []string) string {
+	if initproc.BuildID == "" {
+		return ""
+	}
+	h := sha256.New()
+	for _, part := range []string{initproc.BuildID, runtime.GOARCH, string(profile), strings.Join(caps, ",")} {
+		_ = binary.Write(h, binary.LittleEndian, uint64(len(part)))
+		h.Write([]byte(part))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cachedSeccomp compiles the filter for the profile (nil: Docker's
+// default) and capabilities, or reads it from the cache in dir where an
+// earlier start left it.
+func cachedSeccomp(dir string, profile []byte, caps []string) (*seccomp.Filter, error) {
+	key := seccompCacheKey(profile, caps)
+	if dir == "" || key == "" {
+		return compileSeccomp(profile, caps)
+	}
+	path := filepath.Join(dir, key)
+	if f, err := readCachedFilter(path); err == nil {
+		return f, nil
+	}
+	f, err := compileSeccomp(profile, caps)
+	if err != nil || f == nil {
+		return f, err
+	}
+	// A failure to keep the filter costs the next start the compile.
+	if os.MkdirAll(dir, 0o700) == nil {
+		_ = atomicfile.WriteFile(path, encodeFilter(f), 0o600)
+	}
+	return f, nil
+}
+
+// The cache file holds the filter's flags (8 bytes, little endian) and
+// then its program.
+func encodeFilter(f *seccomp.Filter) []byte {
+	data := binary.LittleEndian.AppendUint64(nil, uint64(f.Flags))
+	return append(data, f.Program...)
+}
+
+func readCachedFilter(path string) (*seccomp.Filter, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	const insn = 8 // struct sock_filter
+	if len(data) < 8+insn || (len(data)-8)%insn != 0 {
+		return nil, errors.New("damaged seccomp cache file")
+	}
+	return &seccomp.Filter{Flags: uint(binary.LittleEndian.Uint64(data)), Program: data[8:]}, nil
+}

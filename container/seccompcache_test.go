@@ -1,0 +1,95 @@
+package container
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gocker/gocker/container/initproc"
+)
+
+func TestCachedSeccomp(t *testing.T) {
+	old := initproc.BuildID
+	initproc.BuildID = "test-build"
+	defer func() { initproc.BuildID = old }()
+	dir := filepath.Join(t.TempDir(), ".seccomp")
+	caps, err := Capabilities(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := compileSeccomp(nil, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first, err := cachedSeccomp(dir, nil, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := os.ReadDir(dir)
+	if len(files) != 1 {
+		t.Fatalf("cache holds %d files after the first compile, want 1", len(files))
+	}
+	path := filepath.Join(dir, files[0].Name())
+	second, err := cachedSeccomp(dir, nil, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]byte{"compiled": first.Program, "cached": second.Program} {
+		if !bytes.Equal(got, want.Program) {
+			t.Errorf("%s program differs from a fresh compile (%d and %d bytes)", name, len(got), len(want.Program))
+		}
+	}
+	if second.Flags != want.Flags {
+		t.Errorf("cached flags %d, want %d", second.Flags, want.Flags)
+	}
+
+	// The cached program is what a start installs: a cache file that
+	// says otherwise is used, which shows that the second call read it.
+	marked := append(encodeFilter(want)[:8:8], bytes.Repeat([]byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f}, 2)...)
+	if err := os.WriteFile(path, marked, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := cachedSeccomp(dir, nil, caps); err != nil || f.Len() != 2 {
+		t.Errorf("with a planted cache file: %v, %v, want its 2 instructions", f, err)
+	}
+
+	// A damaged file is compiled again and replaced.
+	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := cachedSeccomp(dir, nil, caps)
+	if err != nil || !bytes.Equal(f.Program, want.Program) {
+		t.Fatalf("after damage: %v, want a fresh compile", err)
+	}
+	if data, _ := os.ReadFile(path); !bytes.Equal(data, encodeFilter(want)) {
+		t.Error("the damaged cache file was not replaced")
+	}
+
+	// Other capabilities and other builds get files of their own.
+	fewer, err := Capabilities(nil, []string{"ALL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cachedSeccomp(dir, nil, fewer); err != nil {
+		t.Fatal(err)
+	}
+	initproc.BuildID = "other-build"
+	if _, err := cachedSeccomp(dir, nil, caps); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 3 {
+		t.Errorf("cache holds %d files, want one per capability set and build (3)", len(files))
+	}
+
+	// A build without an id keeps no cache.
+	initproc.BuildID = ""
+	bare := filepath.Join(t.TempDir(), "bare")
+	if _, err := cachedSeccomp(bare, nil, caps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bare); !os.IsNotExist(err) {
+		t.Errorf("a build without an id created the cache directory (%v)", err)
+	}
+}
