@@ -322,6 +322,23 @@ func (s *Store) Remove(ctx context.Context, c *Container) error {
 	return s.removeLocked(ctx, c, lock)
 }
 
+// RemoveAfterMonitor removes a container as Remove does, but first waits
+// for a monitor that is still finishing. The monitor of an --rm container
+// removes the container itself after a failed start, under its lock, and
+// on a loaded machine that took longer than the lockProbeWait of Remove.
+// A container that the monitor removed meanwhile gives an error that
+// matches fs.ErrNotExist.
+func (s *Store) RemoveAfterMonitor(ctx context.Context, c *Container) error {
+	lock, err := s.lockStopped(ctx, c, monitorExitWait)
+	if errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w: stop it first, or use rm -f", c.Name, ErrRunning)
+	}
+	return s.removeLocked(ctx, c, lock)
+}
+
 // removeLocked deletes the record of c, whose monitor lock the caller
 // holds, and releases the lock.
 func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.Lock) error {

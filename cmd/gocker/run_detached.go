@@ -52,7 +52,7 @@ func runDetached(c *cli.Context, st *stores, opts *runOptions) error {
 		if opts.remove {
 			if cur, getErr := st.containers.Get(ctr.ID); getErr == nil {
 				// The monitor may remove it between Get and Remove.
-				if rmErr := st.containers.Remove(c.Context, cur); !errors.Is(rmErr, fs.ErrNotExist) {
+				if rmErr := st.containers.RemoveAfterMonitor(c.Context, cur); !errors.Is(rmErr, fs.ErrNotExist) {
 					err = errors.Join(err, rmErr)
 				}
 			}
