@@ -8,6 +8,7 @@ import (
 
 	"github.com/gocker/gocker/cgroupv2"
 	"github.com/gocker/gocker/container/initproc"
+	"github.com/gocker/gocker/netstack"
 	"github.com/gocker/gocker/overlay"
 	"github.com/gocker/gocker/userns"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -172,15 +173,12 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		return nil, fmt.Errorf("image %s has no layers", c.Image)
 	}
 	if len(etcFiles) > 0 {
-		paths := make([]string, 0, len(etcFiles))
-		for _, f := range etcFiles {
-			paths = append(paths, f.Destination)
-		}
-		mountPoints, err := overlay.MountPointLayer(s.cacheDir(), paths)
+		mountPoints, err := overlay.MountPointLayer(s.root(), netstack.EtcPaths)
 		if err != nil {
 			return nil, err
 		}
-		layers = append([]string{mountPoints}, layers...)
+		// The bottom layer: see overlay.MountPointLayer.
+		layers = append(layers, mountPoints)
 	}
 	cgroups, err := hostCgroupFS()
 	if err != nil {

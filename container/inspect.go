@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gocker/gocker/netstack"
+	"github.com/gocker/gocker/overlay"
 )
 
 // Inspect is the Docker-shaped description of a container that gocker
@@ -340,10 +341,13 @@ func inspectConfig(c *Container) InspectConfig {
 // lowerDirs lists the image's layer directories, topmost first, as
 // overlay's lowerdir option does.
 func lowerDirs(c *Container, layersDir string) string {
-	dirs := make([]string, 0, len(c.Layers))
+	dirs := make([]string, 0, len(c.Layers)+1)
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		key := strings.TrimPrefix(c.Layers[i], "sha256:")
 		dirs = append(dirs, filepath.Join(layersDir, key, "diff"))
 	}
+	// The store's root holds the layer store and the mount point layer
+	// that every start puts below the image's layers.
+	dirs = append(dirs, overlay.MountPointLayerPath(filepath.Dir(layersDir), netstack.EtcPaths))
 	return strings.Join(dirs, ":")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strings"
 )
 
 // validName is Docker's rule for container names.
@@ -16,6 +17,21 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 func ValidateName(name string) error {
 	if !validName.MatchString(name) || len(name) > 128 {
 		return fmt.Errorf("invalid container name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 128 characters", name)
+	}
+	return nil
+}
+
+// maxHostname is the kernel's limit for a host name (HOST_NAME_MAX).
+const maxHostname = 64
+
+// ValidateHostname returns an error naming the limit when the kernel would
+// refuse name as the container's host name.
+func ValidateHostname(name string) error {
+	if len(name) > maxHostname {
+		return fmt.Errorf("invalid --hostname %q: %d characters, the kernel allows at most %d", name, len(name), maxHostname)
+	}
+	if strings.ContainsRune(name, 0) {
+		return fmt.Errorf("invalid --hostname %q: it contains a NUL character", name)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -20,12 +21,13 @@ import (
 // profile again. In a fresh gocker process the compile takes several
 // tenths of a millisecond of CPU, at the moment when the init starts and
 // newuidmap and newgidmap run on the same CPUs.
-func (s *Store) seccompCacheDir() string { return filepath.Join(s.cacheDir(), "seccomp") }
+func (s *Store) seccompCacheDir() string {
+	return filepath.Join(s.root(), "cache", "seccomp")
+}
 
-// cacheDir holds what the store derives once and keeps for later starts:
-// compiled seccomp filters and the mount point layer. Deleting it costs
-// the next start the time to make them again.
-func (s *Store) cacheDir() string { return filepath.Join(filepath.Dir(s.dir), "cache") }
+// root is the directory that holds the container store, the image store
+// and what they share.
+func (s *Store) root() string { return filepath.Dir(s.dir) }
 
 // seccompCacheKey names the cache file of a filter for the profile and
 // capabilities. The build id stands for the compiler and Docker's
@@ -66,11 +68,15 @@ func cachedSeccomp(dir string, profile []byte, caps []string) (*seccomp.Filter, 
 	return f, nil
 }
 
-// The cache file holds the filter's flags (8 bytes, little endian) and
-// then its program.
+// The cache file holds the SHA-256 of the rest (32 bytes), the filter's
+// flags (8 bytes, little endian) and its program. The checksum turns a
+// damaged file into a fresh compile instead of a filter that the kernel
+// rejects at every start.
 func encodeFilter(f *seccomp.Filter) []byte {
-	data := binary.LittleEndian.AppendUint64(nil, uint64(f.Flags))
-	return append(data, f.Program...)
+	body := binary.LittleEndian.AppendUint64(nil, uint64(f.Flags))
+	body = append(body, f.Program...)
+	sum := sha256.Sum256(body)
+	return append(sum[:], body...)
 }
 
 func readCachedFilter(path string) (*seccomp.Filter, error) {
@@ -79,8 +85,14 @@ func readCachedFilter(path string) (*seccomp.Filter, error) {
 		return nil, err
 	}
 	const insn = 8 // struct sock_filter
-	if len(data) < 8+insn || (len(data)-8)%insn != 0 {
-		return nil, errors.New("damaged seccomp cache file")
+	if len(data) < sha256.Size+8+insn {
+		return nil, errDamagedCache
 	}
-	return &seccomp.Filter{Flags: uint(binary.LittleEndian.Uint64(data)), Program: data[8:]}, nil
+	body := data[sha256.Size:]
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[:sha256.Size]) || (len(body)-8)%insn != 0 {
+		return nil, errDamagedCache
+	}
+	return &seccomp.Filter{Flags: uint(binary.LittleEndian.Uint64(body)), Program: body[8:]}, nil
 }
+
+var errDamagedCache = errors.New("damaged seccomp cache file")

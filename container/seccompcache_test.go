@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gocker/gocker/container/initproc"
+	"github.com/gocker/gocker/seccomp"
 )
 
 func TestCachedSeccomp(t *testing.T) {
@@ -45,26 +46,32 @@ func TestCachedSeccomp(t *testing.T) {
 		t.Errorf("cached flags %d, want %d", second.Flags, want.Flags)
 	}
 
-	// The cached program is what a start installs: a cache file that
-	// says otherwise is used, which shows that the second call read it.
-	marked := append(encodeFilter(want)[:8:8], bytes.Repeat([]byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f}, 2)...)
-	if err := os.WriteFile(path, marked, 0o600); err != nil {
+	// The cached program is what a start installs: a valid cache file
+	// that says otherwise is used, which shows that the call read it.
+	planted := &seccomp.Filter{Program: bytes.Repeat([]byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f}, 2)}
+	if err := os.WriteFile(path, encodeFilter(planted), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if f, err := cachedSeccomp(dir, nil, caps); err != nil || f.Len() != 2 {
 		t.Errorf("with a planted cache file: %v, %v, want its 2 instructions", f, err)
 	}
 
-	// A damaged file is compiled again and replaced.
-	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := cachedSeccomp(dir, nil, caps)
-	if err != nil || !bytes.Equal(f.Program, want.Program) {
-		t.Fatalf("after damage: %v, want a fresh compile", err)
-	}
-	if data, _ := os.ReadFile(path); !bytes.Equal(data, encodeFilter(want)) {
-		t.Error("the damaged cache file was not replaced")
+	// A damaged file is compiled again and replaced: one too short, one
+	// of whole instructions that are not the filter (the checksum), and
+	// one with a byte changed.
+	flipped := encodeFilter(want)
+	flipped[len(flipped)-3] ^= 1
+	for name, data := range map[string][]byte{"short": []byte("short"), "zeros": make([]byte, 16), "zeros with room": make([]byte, 48), "flipped": flipped} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := cachedSeccomp(dir, nil, caps)
+		if err != nil || !bytes.Equal(f.Program, want.Program) {
+			t.Fatalf("after %s damage: %v, want a fresh compile", name, err)
+		}
+		if data, _ := os.ReadFile(path); !bytes.Equal(data, encodeFilter(want)) {
+			t.Errorf("the cache file with %s damage was not replaced", name)
+		}
 	}
 
 	// Other capabilities and other builds get files of their own.

@@ -20,7 +20,7 @@ import (
 )
 
 // Store keeps container records under ROOT/containers, and what it
-// derives once for all containers under ROOT/cache:
+// derives once for all containers in ROOT:
 //
 //	containers/ID/config.json    the Container record, written once
 //	containers/ID/state.json     its State, rewritten by the monitor
@@ -37,9 +37,11 @@ import (
 //	containers/names/NAME        symlink to ID; creating it reserves NAME
 //	containers/.tmp-ID           a record being created
 //	containers/.rm-ID            a record being removed
-//	cache/seccomp/KEY            compiled seccomp filters (seccompcache.go)
-//	cache/mountpoints-HASH       the layer of mount points for the
-//	                             generated /etc files
+//	cache/seccomp/KEY            compiled seccomp filters (seccompcache.go),
+//	                             which any command may delete
+//	mountpoints-HASH             the layer of mount points for the
+//	                             generated /etc files, below every
+//	                             container's image layers
 //
 // A record appears by renaming its complete .tmp- directory and disappears
 // by renaming it to .rm- before its files are deleted, so a gocker killed at

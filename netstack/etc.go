@@ -47,11 +47,15 @@ func EtcFiles(opts EtcOptions) ([]EtcFile, error) {
 		return nil, err
 	}
 	return []EtcFile{
-		{Destination: "/etc/hosts", Data: hostsFile(opts)},
-		{Destination: "/etc/hostname", Data: []byte(opts.Hostname + "\n")},
-		{Destination: "/etc/resolv.conf", Data: resolv},
+		{Destination: EtcPaths[0], Data: hostsFile(opts)},
+		{Destination: EtcPaths[1], Data: []byte(opts.Hostname + "\n")},
+		{Destination: EtcPaths[2], Data: resolv},
 	}, nil
 }
+
+// EtcPaths are the destinations of the files that EtcFiles returns, in
+// its order.
+var EtcPaths = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 func hostsFile(opts EtcOptions) []byte {
 	var b bytes.Buffer

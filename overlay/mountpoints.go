@@ -11,30 +11,37 @@ import (
 	"strings"
 )
 
+// MountPointLayerPath returns the directory, under dir, of the layer that
+// MountPointLayer creates for paths.
+func MountPointLayerPath(dir string, paths []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(paths, "\n")))
+	return filepath.Join(dir, "mountpoints-"+hex.EncodeToString(sum[:6]))
+}
+
 // MountPointLayer returns the directory, under dir, of a lower layer that
 // holds only empty files at paths (absolute paths in the container), and
 // creates it the first time.
 //
-// Put above an image's layers, it gives the files that the init mounts
-// over (/etc/hosts and the like) a mount point in every container. So a
-// start never creates one in the container's upper directory. For an
-// image without /etc/resolv.conf that would cost a copy-up of /etc and a
-// new file on the host at each start, and as much to delete at removal.
-// Docker's per-container init layer serves the same purpose; this one is
-// shared, because its content is the same for every container.
+// Put below an image's layers, it gives the files that the init mounts
+// over (/etc/hosts and the like) a mount point in every container whose
+// image lacks them, and changes nothing else: the image's own files and
+// directories, /etc's owner and mode, an /etc that is a symlink, and
+// whiteouts all lie above it. So a start never creates a mount point in
+// the container's upper directory. For an image without /etc/resolv.conf
+// that would cost a copy-up of /etc and a new file on the host at each
+// start, and as much to delete at removal. Docker's per-container init
+// layer serves the same purpose, above the image; this one is shared,
+// because its content is the same for every container. Running
+// containers use it, so it must stay while any container exists.
 func MountPointLayer(dir string, paths []string) (string, error) {
-	sum := sha256.Sum256([]byte(strings.Join(paths, "\n")))
-	layer := filepath.Join(dir, "mountpoints-"+hex.EncodeToString(sum[:6]))
+	layer := MountPointLayerPath(dir, paths)
 	if _, err := os.Lstat(layer); err == nil {
 		return layer, nil
 	}
 
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create the mount point layer: %w", err)
-	}
 	// A gocker killed right here leaves a temporary directory of a few
 	// empty files, which no command reads.
-	tmp, err := os.MkdirTemp(dir, ".tmp-")
+	tmp, err := os.MkdirTemp(dir, ".tmp-mountpoints-")
 	if err != nil {
 		return "", fmt.Errorf("create the mount point layer: %w", err)
 	}

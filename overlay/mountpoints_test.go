@@ -9,7 +9,7 @@ import (
 )
 
 func TestMountPointLayer(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cache")
+	dir := t.TempDir()
 	paths := []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 	// A restrictive umask must not leak into the container's /etc.
 	old := syscall.Umask(0o077)

@@ -449,8 +449,13 @@ func TestRunNameConflict(t *testing.T) {
 	if !strings.Contains(stderr, "invalid container name") {
 		t.Errorf("stderr = %q", stderr)
 	}
+	long := strings.Repeat("h", 65)
+	stderr = g.fails(125, "run", "--pull", "never", "--hostname", long, "busybox", "true")
+	if !strings.Contains(stderr, "invalid --hostname \""+long+"\"") || !strings.Contains(stderr, "at most 64") {
+		t.Errorf("stderr for a 65-character host name = %q, want the name and the limit", stderr)
+	}
 	if n := len(g.lines(g.try("ps", "-aq"))); n != 1 {
-		t.Errorf("%d containers after a name conflict, want 1", n)
+		t.Errorf("%d containers after a name conflict and a bad host name, want 1", n)
 	}
 }
 

@@ -153,6 +153,9 @@ func (o *runOptions) validate() error {
 	if err := container.ValidateUser(o.create.User); err != nil {
 		return err
 	}
+	if err := container.ValidateHostname(o.create.Hostname); err != nil {
+		return err
+	}
 	caps, err := container.Capabilities(o.create.CapAdd, o.create.CapDrop)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func setupRootfs(spec *Spec) (*os.File, error) {
 	// The mount points of the generated files are resolved before /proc
 	// and /dev exist, so that a symlink in the image can only lead them
 	// to the image's own files.
-	etc, err := openEtcTargets(root, spec.EtcFiles)
+	etc, err := openEtcTargets(root, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +149,21 @@ func touchTarget(target string) error {
 // etcTargets are the generated /etc files and their mount points in the
 // container, opened with O_PATH.
 type etcTargets struct {
-	files   []EtcFile
-	targets []*os.File
+	files    []EtcFile
+	targets  []*os.File
+	readOnly bool
 }
 
 // openEtcTargets resolves the mount point of each generated /etc file in
-// root, creating an empty file where the image has none, and opens it.
-func openEtcTargets(root string, files []EtcFile) (*etcTargets, error) {
-	etc := &etcTargets{files: files}
-	for _, f := range files {
+// root, creating an empty file where the image has none, and opens it. A
+// file that the user bind-mounts (-v FILE:/etc/hosts) is left to the
+// user's mount, as in Docker.
+func openEtcTargets(root string, spec *Spec) (*etcTargets, error) {
+	etc := &etcTargets{readOnly: spec.ReadOnly}
+	for _, f := range spec.EtcFiles {
+		if userMounts(spec.Mounts, f.Destination) {
+			continue
+		}
 		target, err := resolveInRoot(root, f.Destination)
 		if err != nil {
 			etc.close()
@@ -172,9 +178,20 @@ func openEtcTargets(root string, files []EtcFile) (*etcTargets, error) {
 			etc.close()
 			return nil, &os.PathError{Op: "open", Path: target, Err: err}
 		}
+		etc.files = append(etc.files, f)
 		etc.targets = append(etc.targets, os.NewFile(uintptr(fd), target))
 	}
 	return etc, nil
+}
+
+// userMounts reports whether one of mounts has the container path dest.
+func userMounts(mounts []Mount, dest string) bool {
+	for _, m := range mounts {
+		if filepath.Clean(m.Destination) == filepath.Clean(dest) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *etcTargets) close() {
@@ -183,13 +200,14 @@ func (e *etcTargets) close() {
 	}
 }
 
-// mount writes the files into dir, a directory of the container's fresh
-// /dev tmpfs, and bind-mounts each onto its mount point. The files stay
-// only as mounts: the container's upper directory gets none of them, so
-// a start writes nothing for them on the host's filesystem (three files
-// and a copied-up /etc, and as much to delete at removal), and gocker
-// commit leaves them out as Docker does. Like Docker's, the mounts are
-// writable, and a container's own changes to them end with the container.
+// mount bind-mounts each file onto its mount point from a small tmpfs
+// that it mounts at dir, a new directory of the container's /dev, and
+// then detaches, so that the files stay reachable only through their
+// mounts. The container's upper directory gets none of them, so a start
+// writes nothing for them on the host's filesystem, and gocker commit
+// leaves them out as Docker does. As in Docker, the mounts are writable
+// unless the root filesystem is read-only, and a container's own changes
+// to them end with the container.
 func (e *etcTargets) mount(dir string) error {
 	if len(e.files) == 0 {
 		return nil
@@ -197,17 +215,20 @@ func (e *etcTargets) mount(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
+	if err := mount("tmpfs", dir, "tmpfs", nodevFlags, "mode=755,size=64k"); err != nil {
+		return err
+	}
 	for i, f := range e.files {
 		src := filepath.Join(dir, filepath.Base(f.Destination))
 		if err := os.WriteFile(src, f.Data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", f.Destination, err)
 		}
-		if err := bindOnto(src, e.targets[i]); err != nil {
+		if err := bindOnto(src, e.targets[i], e.readOnly); err != nil {
 			return fmt.Errorf("mount %s: %w", f.Destination, err)
 		}
-		if err := os.Remove(src); err != nil {
-			return err
-		}
+	}
+	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+		return &mountError{op: "unmount", target: dir, err: err}
 	}
 	return os.Remove(dir)
 }
@@ -215,12 +236,18 @@ func (e *etcTargets) mount(dir string) error {
 // bindOnto bind-mounts src onto the file that target was opened on, by
 // the descriptor, so that nothing mounted since the target was resolved
 // changes where the mount goes.
-func bindOnto(src string, target *os.File) error {
+func bindOnto(src string, target *os.File, readOnly bool) error {
 	tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return os.NewSyscallError("open_tree", err)
 	}
 	defer unix.Close(tree)
+	if readOnly {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, attr); err != nil {
+			return os.NewSyscallError("mount_setattr", err)
+		}
+	}
 	err = unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 	return os.NewSyscallError("move_mount", err)
 }
