@@ -50,7 +50,7 @@ func parseRunNetwork(c *cli.Context) (runNetwork, error) {
 	rootless := userns.Rootless()
 	var n runNetwork
 	var err error
-	if c.IsSet("network") {
+	if flagGiven(c, "network") {
 		n.mode, err = netstack.ParseMode(c.String("network"))
 	} else {
 		n.mode, err = netstack.DefaultMode(rootless, netstack.UserModePreference, installed)

@@ -38,7 +38,7 @@ type pullRequest struct {
 }
 
 func parsePlatform(c *cli.Context) (*v1.Platform, error) {
-	if !c.IsSet("platform") {
+	if !flagGiven(c, "platform") {
 		return nil, nil
 	}
 	p, err := image.ParsePlatform(c.String("platform"))

@@ -34,7 +34,7 @@ func parseResources(c *cli.Context) (cgroupv2.Resources, error) {
 		{"cpus", cgroupv2.ParseCPUs, &r.NanoCPUs},
 	}
 	for _, s := range sizes {
-		if !c.IsSet(s.flag) {
+		if !flagGiven(c, s.flag) {
 			continue
 		}
 		if *s.dest, err = s.parse(c.String(s.flag)); err != nil {

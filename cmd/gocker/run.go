@@ -93,7 +93,7 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		volumes:      c.StringSlice("volume"),
 		securityOpts: c.StringSlice("security-opt"),
 		entrypoint:   c.String("entrypoint"),
-		hasEntry:     c.IsSet("entrypoint"),
+		hasEntry:     flagGiven(c, "entrypoint"),
 		detach:       c.Bool("detach"),
 		logDriver:    c.String("log-driver"),
 		logOpts:      c.StringSlice("log-opt"),
@@ -116,7 +116,7 @@ func parseRunOptions(c *cli.Context) (*runOptions, error) {
 		Init:       c.Bool("init"),
 		StopSignal: c.String("stop-signal"),
 	}
-	if c.IsSet("stop-timeout") {
+	if flagGiven(c, "stop-timeout") {
 		timeout := c.Int("stop-timeout")
 		o.create.StopTimeout = &timeout
 	}
