@@ -114,12 +114,6 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		}
 		defer exe.Close()
 	}
-	if opts.Seccomp != nil {
-		// exec.Cmd.Start below waits for the init's execve, a
-		// millisecond or two, which the compilation overlaps on another
-		// CPU.
-		l.seccomp = compileSeccompAsync(*opts.Seccomp)
-	}
 	l.initPath = initExe.path
 	l.cmd = initCommand(opts, initExe.path, childSock, specR, exe)
 	if opts.CaptureOutput {
@@ -135,6 +129,13 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	pid := l.cmd.Process.Pid
+	if opts.Seccomp != nil {
+		// Not before the init's start: until the init's execve, its
+		// parent's memory is shared copy-on-write, and every page that a
+		// goroutine of gocker writes meanwhile is copied, with a TLB
+		// flush on the other CPU.
+		l.seccomp = compileSeccompAsync(*opts.Seccomp)
+	}
 	opts.Logger.Debug("started container init", "pid", pid, "rootless", opts.Rootless, "netns", opts.NewNetNS)
 	if !opts.Rootless {
 		l.maps <- nil
