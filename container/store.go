@@ -57,6 +57,7 @@ func OpenStore(root string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "names"), 0o700); err != nil {
 		return nil, fmt.Errorf("create container store: %w", err)
 	}
+	markTopDir(dir)
 	return &Store{dir: dir}, nil
 }
 
