@@ -28,7 +28,7 @@ const maxHostname = 64
 // refuse name as the container's host name.
 func ValidateHostname(name string) error {
 	if len(name) > maxHostname {
-		return fmt.Errorf("invalid --hostname %q: %d characters, the kernel allows at most %d", name, len(name), maxHostname)
+		return fmt.Errorf("invalid --hostname %q: %d bytes, the kernel allows at most %d", name, len(name), maxHostname)
 	}
 	if strings.ContainsRune(name, 0) {
 		return fmt.Errorf("invalid --hostname %q: it contains a NUL character", name)
