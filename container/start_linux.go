@@ -217,13 +217,19 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	}()
 	defer l.parentSock.Close()
 	defer l.specW.Close()
-	err := <-l.maps
+	// Encoded while newuidmap and newgidmap may still run, so that only
+	// the write waits for them.
+	spec.Debug = l.logger.Enabled(ctx, slog.LevelDebug)
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode the container's spec: %w", err)
+	}
+	err = <-l.maps
 	l.mapsDone = true
 	if err != nil {
 		return nil, err
 	}
-	spec.Debug = l.logger.Enabled(ctx, slog.LevelDebug)
-	if err := json.NewEncoder(l.specW).Encode(spec); err != nil {
+	if _, err := l.specW.Write(data); err != nil {
 		if early := l.exitedEarly(); early != nil {
 			return nil, early
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/moby/sys/capability"
 	"github.com/moby/sys/user"
@@ -33,7 +34,11 @@ func finishProcess(spec *Spec, console *os.File) error {
 	if err := dropBoundingSet(caps); err != nil {
 		return err
 	}
-	if err := SwitchUser(execUser); err != nil {
+	switchUser := SwitchUser
+	if !spec.Init {
+		switchUser = switchThreadUser
+	}
+	if err := switchUser(execUser); err != nil {
 		return err
 	}
 	if execUser.Uid == 0 {
@@ -87,6 +92,34 @@ func SwitchUser(u *user.ExecUser) error {
 	}
 	if err := unix.Setresuid(u.Uid, u.Uid, u.Uid); err != nil {
 		return idError("uid", u.Uid, "/proc/self/uid_map", err)
+	}
+	return nil
+}
+
+// switchThreadUser is SwitchUser for the calling thread alone, for an init
+// that executes the command from this thread next: execve(2) gives the
+// new program the credentials of the thread that calls it and ends the
+// others. Go's own setgroups, setresgid and setresuid change every thread
+// of the process, which stops and signals each of them, the largest part
+// of the user switch. The init's goroutine stays locked to its thread
+// (Main), so nothing it does later runs elsewhere.
+func switchThreadUser(u *user.ExecUser) error {
+	groups := make([]uint32, len(u.Sgids))
+	for i, g := range u.Sgids {
+		groups[i] = uint32(g)
+	}
+	var list unsafe.Pointer
+	if len(groups) > 0 {
+		list = unsafe.Pointer(&groups[0])
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(list), 0); errno != 0 {
+		return os.NewSyscallError("setgroups", errno)
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.Gid), uintptr(u.Gid), uintptr(u.Gid)); errno != 0 {
+		return idError("gid", u.Gid, "/proc/self/gid_map", errno)
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.Uid), uintptr(u.Uid), uintptr(u.Uid)); errno != 0 {
+		return idError("uid", u.Uid, "/proc/self/uid_map", errno)
 	}
 	return nil
 }
