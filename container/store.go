@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gocker/gocker/internal/atomicfile"
@@ -420,13 +421,36 @@ func (s *Store) removeTrash(ctx context.Context) error {
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".rm-") {
 			dir := filepath.Join(s.dir, e.Name())
-			// The user namespace helper that RemoveAll falls back to
-			// would delete the marker too, but costs a process.
-			_ = volatile.ClearMarker(filepath.Join(dir, "work"))
-			errs = append(errs, userns.RemoveAll(ctx, dir))
+			errs = append(errs, removeRecord(ctx, dir))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeRecord deletes the container directory dir. Its subdirectories
+// go in parallel, each on a goroutine of its own: on a store without a
+// journal every deletion is a few tens of microseconds of CPU in the
+// filesystem, and a foreground run --rm waits for all of them before it
+// exits, while the other CPU has nothing to do.
+func removeRecord(ctx context.Context, dir string) error {
+	// The user namespace helper that RemoveAll falls back to would
+	// delete the marker too, but costs a process.
+	_ = volatile.ClearMarker(filepath.Join(dir, "work"))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return userns.RemoveAll(ctx, dir)
+	}
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		if e.IsDir() {
+			path := filepath.Join(dir, e.Name())
+			wg.Go(func() { _ = userns.RemoveAll(ctx, path) })
+		}
+	}
+	wg.Wait()
+	// Whatever a subdirectory's removal left, and the files, go here,
+	// with the error to report.
+	return userns.RemoveAll(ctx, dir)
 }
 
 // Lock takes the container's monitor lock, which its monitor holds for as
