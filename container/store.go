@@ -428,7 +428,7 @@ func (s *Store) removeTrash(ctx context.Context) error {
 }
 
 // removeRecord deletes the container directory dir. Its subdirectories
-// go in parallel, each on a goroutine of its own: on a store without a
+// go in parallel, each on a goroutine of its own. On a store without a
 // journal every deletion is a few tens of microseconds of CPU in the
 // filesystem, and a foreground run --rm waits for all of them before it
 // exits, while the other CPU has nothing to do.
