@@ -356,7 +356,9 @@ func (s *Store) removeLocked(ctx context.Context, c *Container, lock *lockfile.L
 	// monitor or a foreground run holds c for the container's life), so
 	// the record's own name goes too.
 	names := []string{c.Name}
-	var rec Container
+	// Only the name is read: decoding the whole record builds decoders
+	// for all its types, which this process may not have needed before.
+	var rec struct{ Name string }
 	if atomicfile.ReadJSON(filepath.Join(trash, "config.json"), &rec) == nil && rec.Name != c.Name {
 		names = append(names, rec.Name)
 	}
