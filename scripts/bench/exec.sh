@@ -118,10 +118,10 @@ as_bench podman import --quiet "$TARBALL" localhost/bench:latest >/dev/null
 
 # --- containers -----------------------------------------------------------
 TICK='while :; do echo tick; sleep 0.1; done'
-as_bench "$GOCKER" --root "$GOCKER_ROOT" run -d --name "$CTR" --network none bench sleep 100000 >/dev/null
-as_bench "$GOCKER" --root "$GOCKER_ROOT" run -d --name "$LOGGER" --network none bench sh -c "$TICK" >/dev/null
-as_bench podman run -d --name "$CTR" --network none localhost/bench:latest sleep 100000 >/dev/null
-as_bench podman run -d --name "$LOGGER" --network none localhost/bench:latest sh -c "$TICK" >/dev/null
+as_bench "$GOCKER" --root "$GOCKER_ROOT" run -d --pull never --name "$CTR" --network none bench sleep 100000 >/dev/null
+as_bench "$GOCKER" --root "$GOCKER_ROOT" run -d --pull never --name "$LOGGER" --network none bench sh -c "$TICK" >/dev/null
+as_bench podman run -d --pull never --name "$CTR" --network none localhost/bench:latest sleep 100000 >/dev/null
+as_bench podman run -d --pull never --name "$LOGGER" --network none localhost/bench:latest sh -c "$TICK" >/dev/null
 PID=$(as_bench "$GOCKER" --root "$GOCKER_ROOT" inspect -f '{{.State.Pid}}' "$CTR")
 STARTED=$(date +%s)
 

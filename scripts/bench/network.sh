@@ -297,7 +297,7 @@ measure_inbound splice-proxy 15205
 
 for mode in slirp4netns pasta; do
 	log "row: gocker rootless --network $mode -p 127.0.0.1:15202:5201"
-	"${AS_BENCH[@]}" "$GOCKER" --root "$BENCH_DIR/gocker" run --rm --network "$mode" -p 127.0.0.1:15202:5201 iperf3 >/dev/null 2>&1 &
+	"${AS_BENCH[@]}" "$GOCKER" --root "$BENCH_DIR/gocker" run --rm --pull never --network "$mode" -p 127.0.0.1:15202:5201 iperf3 >/dev/null 2>&1 &
 	pid=$!
 	wait_iperf 15202
 	(sleep 1 && memory "gocker-$mode" $(network_pids)) &
@@ -307,14 +307,14 @@ for mode in slirp4netns pasta; do
 done
 
 log "row: podman rootless default -p 127.0.0.1:15203:5201"
-as_bench podman run -d --rm --name bench-iperf3 -p 127.0.0.1:15203:5201 localhost/iperf3:latest iperf3 -s >/dev/null
+as_bench podman run -d --rm --pull never --name bench-iperf3 -p 127.0.0.1:15203:5201 localhost/iperf3:latest iperf3 -s >/dev/null
 wait_iperf 15203
 (sleep 1 && memory podman $(network_pids)) &
 measure_inbound podman 15203
 as_bench podman rm -f bench-iperf3 >/dev/null
 
 log "row: gocker root --network bridge -p 127.0.0.1:15204:5201"
-"${ROOT_GOCKER[@]}" run --rm -p 127.0.0.1:15204:5201 iperf3 >/dev/null 2>&1 &
+"${ROOT_GOCKER[@]}" run --rm --pull never -p 127.0.0.1:15204:5201 iperf3 >/dev/null 2>&1 &
 pid=$!
 wait_iperf 15204
 (sleep 1 && memory gocker-bridge $(network_pids)) &
@@ -329,10 +329,10 @@ sleep 0.5
 for run in $(seq 1 "$BENCH_REPS"); do
 	echo "out-veth,$run,$(in_host iperf3 -c "$UPLINK_SERVER" -p 5202 -t "$BENCH_SECONDS" -J | gbits)" >>"$CSV"
 	for mode in slirp4netns pasta; do
-		echo "out-gocker-$mode,$run,$(as_bench "$GOCKER" --root "$BENCH_DIR/gocker" run --rm --network "$mode" iperf3 \
+		echo "out-gocker-$mode,$run,$(as_bench "$GOCKER" --root "$BENCH_DIR/gocker" run --rm --pull never --network "$mode" iperf3 \
 			iperf3 -c "$UPLINK_SERVER" -p 5202 -t "$BENCH_SECONDS" -J | gbits)" >>"$CSV"
 	done
-	echo "out-gocker-bridge,$run,$("${ROOT_GOCKER[@]}" run --rm iperf3 iperf3 -c "$UPLINK_SERVER" -p 5202 -t "$BENCH_SECONDS" -J | gbits)" >>"$CSV"
+	echo "out-gocker-bridge,$run,$("${ROOT_GOCKER[@]}" run --rm --pull never iperf3 iperf3 -c "$UPLINK_SERVER" -p 5202 -t "$BENCH_SECONDS" -J | gbits)" >>"$CSV"
 done
 
 # --- report ---------------------------------------------------------------

@@ -137,18 +137,18 @@ chown "$BENCH_USER:" "$BUNDLE/config.json"
 # Names and command lines, in table order. The first row is the baseline of
 # the ratio column.
 names=(
-	"gocker run --rm --network none $IMAGE true"
-	"podman run --rm --network none $PODMAN_IMAGE true"
+	"gocker run --rm --pull never --network none $IMAGE true"
+	"podman run --rm --pull never --network none $PODMAN_IMAGE true"
 	"runc run -b BUNDLE ID"
 	"unshare --map-auto --map-root-user -mpf --mount-proc true"
-	"gocker run --rm --network host $IMAGE true"
+	"gocker run --rm --pull never --network host $IMAGE true"
 )
 cmds=(
-	"$GOCKER --root $GOCKER_ROOT run --rm --network none $IMAGE true"
-	"podman run --rm --network none $PODMAN_IMAGE true"
+	"$GOCKER --root $GOCKER_ROOT run --rm --pull never --network none $IMAGE true"
+	"podman run --rm --pull never --network none $PODMAN_IMAGE true"
 	"runc run -b $BUNDLE $RUNC_ID"
 	"unshare --map-auto --map-root-user -mpf --mount-proc true"
-	"$GOCKER --root $GOCKER_ROOT run --rm --network host $IMAGE true"
+	"$GOCKER --root $GOCKER_ROOT run --rm --pull never --network host $IMAGE true"
 )
 
 # One untimed run of each command, so that a failure shows its own error
