@@ -20,9 +20,8 @@ type Inspect struct {
 	Args    []string     `json:"Args"`
 	State   InspectState `json:"State"`
 	Image   string       `json:"Image"`
-	// ResolvConfPath, HostnamePath and HostsPath stay empty: the init
-	// mounts these files from the container's own /dev tmpfs, so no host
-	// file holds them.
+	// ResolvConfPath, HostnamePath and HostsPath stay empty, because the
+	// init mounts these files from a tmpfs of the container's own.
 	ResolvConfPath  string           `json:"ResolvConfPath"`
 	HostnamePath    string           `json:"HostnamePath"`
 	HostsPath       string           `json:"HostsPath"`
@@ -346,8 +345,8 @@ func lowerDirs(c *Container, layersDir string) string {
 		key := strings.TrimPrefix(c.Layers[i], "sha256:")
 		dirs = append(dirs, filepath.Join(layersDir, key, "diff"))
 	}
-	// The store's root holds the layer store and the mount point layer
-	// that every start puts below the image's layers.
+	// The store's root contains the layer store and the mount point
+	// layer that every start puts below the image's layers.
 	dirs = append(dirs, overlay.MountPointLayerPath(filepath.Dir(layersDir), netstack.EtcPaths))
 	return strings.Join(dirs, ":")
 }

@@ -24,14 +24,14 @@ func ValidateName(name string) error {
 // maxHostname is the kernel's limit for a host name (HOST_NAME_MAX).
 const maxHostname = 64
 
-// ValidateHostname returns an error naming the limit when the kernel would
-// refuse name as the container's host name.
+// ValidateHostname returns an error when the kernel would reject name as
+// the container's host name.
 func ValidateHostname(name string) error {
 	if len(name) > maxHostname {
-		return fmt.Errorf("invalid --hostname %q: %d bytes, the kernel allows at most %d", name, len(name), maxHostname)
+		return fmt.Errorf("invalid --hostname %q: %d bytes, the kernel allows at most %d: use a shorter name", name, len(name), maxHostname)
 	}
 	if strings.ContainsRune(name, 0) {
-		return fmt.Errorf("invalid --hostname %q: it contains a NUL character", name)
+		return fmt.Errorf("invalid --hostname %q: it contains a NUL character: remove it", name)
 	}
 	return nil
 }

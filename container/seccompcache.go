@@ -16,23 +16,23 @@ import (
 	"github.com/gocker/gocker/seccomp"
 )
 
-// seccompCacheDir returns the directory where compiled seccomp filters are
-// kept. A start reads its filter there instead of compiling Docker's
-// profile again. In a fresh gocker process the compile takes several
-// tenths of a millisecond of CPU, at the moment when the init starts and
-// newuidmap and newgidmap run on the same CPUs.
+// seccompCacheDir returns the directory of compiled seccomp filters, which
+// starts read instead of compiling Docker's profile again. In a fresh
+// gocker process the compile costs several tenths of a millisecond of CPU
+// (an estimate from profiles), while the init, newuidmap and newgidmap
+// compete for the same CPUs.
 func (s *Store) seccompCacheDir() string {
 	return filepath.Join(s.root(), "cache", "seccomp")
 }
 
-// root is the directory that holds the container store, the image store
-// and what they share.
+// root returns the directory that contains the container store, the image
+// store and the files they share.
 func (s *Store) root() string { return filepath.Dir(s.dir) }
 
-// seccompCacheKey names the cache file of a filter for the profile and
-// capabilities. The build id stands for the compiler and Docker's
-// default profile, which come with the binary; a build without an id
-// keeps no cache.
+// seccompCacheKey returns the cache file name of the filter for the
+// profile and capabilities, or "" for a build without a build id. The
+// build id stands for the compiler and Docker's default profile, which
+// come with the binary.
 func seccompCacheKey(profile []byte, caps []string) string {
 	if initproc.BuildID == "" {
 		return ""
@@ -68,10 +68,10 @@ func cachedSeccomp(dir string, profile []byte, caps []string) (*seccomp.Filter, 
 	return f, nil
 }
 
-// The cache file holds the SHA-256 of the rest (32 bytes), the filter's
-// flags (8 bytes, little endian) and its program. The checksum turns a
-// damaged file into a fresh compile instead of a filter that the kernel
-// rejects at every start.
+// encodeFilter returns the content of a cache file: the SHA-256 of the
+// rest (32 bytes), the filter's flags (8 bytes, little endian) and its
+// program. The checksum turns a damaged file into a fresh compile instead
+// of a filter that the kernel rejects at every start.
 func encodeFilter(f *seccomp.Filter) []byte {
 	body := binary.LittleEndian.AppendUint64(nil, uint64(f.Flags))
 	body = append(body, f.Program...)
@@ -79,6 +79,8 @@ func encodeFilter(f *seccomp.Filter) []byte {
 	return append(sum[:], body...)
 }
 
+// readCachedFilter decodes the cache file at path, or returns
+// errDamagedCache when its checksum or length is wrong.
 func readCachedFilter(path string) (*seccomp.Filter, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

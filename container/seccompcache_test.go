@@ -46,8 +46,8 @@ func TestCachedSeccomp(t *testing.T) {
 		t.Errorf("cached flags %d, want %d", second.Flags, want.Flags)
 	}
 
-	// The cached program is what a start installs: a valid cache file
-	// that says otherwise is used, which shows that the call read it.
+	// A valid cache file with another program is used, which shows that
+	// the call reads the cache instead of compiling.
 	planted := &seccomp.Filter{Program: bytes.Repeat([]byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f}, 2)}
 	if err := os.WriteFile(path, encodeFilter(planted), 0o600); err != nil {
 		t.Fatal(err)

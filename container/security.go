@@ -141,7 +141,8 @@ func compileSeccomp(profile []byte, caps []string) (*seccomp.Filter, error) {
 // seccomp filter depends on.
 type SeccompSettings struct {
 	CapAdd, CapDrop, SecurityOpt []string
-	// CacheDir keeps compiled filters; empty compiles every time.
+	// CacheDir is the directory of compiled filters. Empty compiles every
+	// time.
 	CacheDir string
 }
 

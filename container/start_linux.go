@@ -130,10 +130,9 @@ func LaunchInit(ctx context.Context, opts LaunchOptions) (_ *Launch, retErr erro
 	}
 	pid := l.cmd.Process.Pid
 	if opts.Seccomp != nil {
-		// Not before the init's start: until the init's execve, its
-		// parent's memory is shared copy-on-write, and every page that a
-		// goroutine of gocker writes meanwhile is copied, with a TLB
-		// flush on the other CPU.
+		// The goroutine starts after the init's execve. Until then
+		// gocker's memory is shared copy-on-write with the child, so each
+		// page it writes is copied, with a TLB flush on the other CPU.
 		l.seccomp = compileSeccompAsync(*opts.Seccomp)
 	}
 	opts.Logger.Debug("started container init", "pid", pid, "rootless", opts.Rootless, "netns", opts.NewNetNS)
@@ -217,8 +216,8 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 	}()
 	defer l.parentSock.Close()
 	defer l.specW.Close()
-	// Encoded while newuidmap and newgidmap may still run, so that only
-	// the write waits for them.
+	// The spec is encoded while newuidmap and newgidmap may still run, so
+	// only the write waits for them.
 	spec.Debug = l.logger.Enabled(ctx, slog.LevelDebug)
 	data, err := json.Marshal(spec)
 	if err != nil {

@@ -328,10 +328,10 @@ func (s *Store) Remove(ctx context.Context, c *Container) error {
 
 // RemoveAfterMonitor removes a container as Remove does, but first waits
 // for a monitor that is still finishing. The monitor of an --rm container
-// removes the container itself after a failed start, under its lock, and
-// on a loaded machine that took longer than the lockProbeWait of Remove.
-// A container that the monitor removed meanwhile gives an error that
-// matches fs.ErrNotExist.
+// removes the container itself after a failed start, and on a loaded
+// machine that took longer than the lockProbeWait of Remove. A container
+// that the monitor removed meanwhile gives an error matching
+// fs.ErrNotExist.
 func (s *Store) RemoveAfterMonitor(ctx context.Context, c *Container) error {
 	lock, err := s.lockStopped(ctx, c, monitorExitWait)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -429,11 +429,10 @@ func (s *Store) removeTrash(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// removeRecord deletes the container directory dir. Its subdirectories
-// go in parallel, each on a goroutine of its own. On a store without a
-// journal every deletion is a few tens of microseconds of CPU in the
-// filesystem, and a foreground run --rm waits for all of them before it
-// exits, while the other CPU has nothing to do.
+// removeRecord deletes the container directory dir, each subdirectory on
+// a goroutine of its own. A foreground run --rm waits for the removal,
+// and each deletion costs tens of microseconds of CPU on ext4 without a
+// journal, while the other CPU is idle.
 func removeRecord(ctx context.Context, dir string) error {
 	// The user namespace helper that RemoveAll falls back to would
 	// delete the marker too, but costs a process.
@@ -450,8 +449,8 @@ func removeRecord(ctx context.Context, dir string) error {
 		}
 	}
 	wg.Wait()
-	// Whatever a subdirectory's removal left, and the files, go here,
-	// with the error to report.
+	// This pass deletes the files and anything that a subdirectory's
+	// removal left, and reports the error.
 	return userns.RemoveAll(ctx, dir)
 }
 

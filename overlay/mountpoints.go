@@ -22,17 +22,16 @@ func MountPointLayerPath(dir string, paths []string) string {
 // holds only empty files at paths (absolute paths in the container), and
 // creates it the first time.
 //
-// Put below an image's layers, it gives the files that the init mounts
-// over (/etc/hosts and the like) a mount point in every container whose
-// image lacks them, and changes nothing else: the image's own files and
-// directories, /etc's owner and mode, an /etc that is a symlink, and
-// whiteouts all lie above it. So a start never creates a mount point in
-// the container's upper directory. For an image without /etc/resolv.conf
-// that would cost a copy-up of /etc and a new file on the host at each
-// start, and as much to delete at removal. Docker's per-container init
-// layer serves the same purpose, above the image; this one is shared,
-// because its content is the same for every container. Running
-// containers use it, so it must stay while any container exists.
+// Below an image's layers, it provides the mount points of the files that
+// the init mounts over (/etc/hosts and the like) where the image lacks
+// them. It changes nothing else, because the image's files, /etc's owner
+// and mode, an /etc symlink and whiteouts all lie above it. So a start
+// creates no mount point in the container's upper directory, which for an
+// image without /etc/resolv.conf meant a copy-up of /etc and a new file
+// on the host at every start. Docker's per-container init layer serves
+// the same purpose. This one is shared, because its content is the same
+// for every container, and running containers use it, so it must stay
+// while any container exists.
 func MountPointLayer(dir string, paths []string) (string, error) {
 	layer := MountPointLayerPath(dir, paths)
 	if _, err := os.Lstat(layer); err == nil {

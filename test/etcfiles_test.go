@@ -15,8 +15,8 @@ import (
 )
 
 // busyboxTar returns the busybox root filesystem at rootfs as a tar, with
-// every entry owned by root, after edit had its say on each header. edit
-// returns the headers to write in place of the one it got.
+// every entry owned by root. For each header, edit returns the headers to
+// write in its place.
 func busyboxTar(t *testing.T, rootfs string, edit func(*tar.Header) []*tar.Header) string {
 	t.Helper()
 	var buf bytes.Buffer

@@ -104,9 +104,9 @@ func (g *gocker) assertNothingLeft(t *testing.T, pids []int) {
 		t.Errorf("mounts left on the host: %v", m)
 	}
 	if g.acct != nil {
-		// A helper of a monitor that was killed (slirp4netns, the port
-		// driver) notices the end of its container by itself and may
-		// take a moment to exit; one that stays is a leak.
+		// A helper of a killed monitor (slirp4netns, the port driver)
+		// notices the end of its container by itself, so it may take a
+		// moment to exit. One that stays is a leak.
 		var pids []int
 		deadline := time.Now().Add(5 * time.Second)
 		for pids = processesOf(g.acct.uid); len(pids) != 0 && time.Now().Before(deadline); pids = processesOf(g.acct.uid) {

@@ -96,13 +96,12 @@ func SwitchUser(u *user.ExecUser) error {
 	return nil
 }
 
-// switchThreadUser is SwitchUser for the calling thread alone, for an init
-// that executes the command from this thread next: execve(2) gives the
-// new program the credentials of the thread that calls it and ends the
-// others. Go's own setgroups, setresgid and setresuid change every thread
-// of the process, which stops and signals each of them, the largest part
-// of the user switch. The init's goroutine stays locked to its thread
-// (Main), so nothing it does later runs elsewhere.
+// switchThreadUser sets the groups, gid and uid of the calling thread only.
+// It serves an init that executes the command from this thread next,
+// because execve(2) gives the new program the calling thread's credentials
+// and ends the other threads. Go's own functions change every thread,
+// which stops and signals each of them. The init's goroutine stays locked
+// to its thread (see Main).
 func switchThreadUser(u *user.ExecUser) error {
 	groups := make([]uint32, len(u.Sgids))
 	for i, g := range u.Sgids {

@@ -200,14 +200,11 @@ func (e *etcTargets) close() {
 	}
 }
 
-// mount bind-mounts each file onto its mount point from a small tmpfs
-// that it mounts at dir, a new directory of the container's /dev, and
-// then detaches, so that the files stay reachable only through their
-// mounts. The container's upper directory gets none of them, so a start
-// writes nothing for them on the host's filesystem, and gocker commit
-// leaves them out as Docker does. As in Docker, the mounts are writable
-// unless the root filesystem is read-only, and a container's own changes
-// to them end with the container.
+// mount writes the files to a small tmpfs at dir, a new directory of the
+// container's /dev, bind-mounts each onto its mount point and detaches the
+// tmpfs, so the files are reachable only through their mounts. Nothing
+// lands in the upper directory, so gocker commit leaves them out, and as
+// in Docker the mounts are writable unless the root is read-only.
 func (e *etcTargets) mount(dir string) error {
 	if len(e.files) == 0 {
 		return nil
