@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/gocker/gocker/image"
+	"github.com/gocker/gocker/netstack"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 )
@@ -27,17 +29,23 @@ container, are left out. The container may be running.`,
 	Action: commitAction,
 }
 
-// etcMountPoints are the files gocker bind-mounts into every container,
-// relative to the root; their mount points in the upper directory are no
-// change of the container's.
-var etcMountPoints = []string{"etc/hosts", "etc/hostname", "etc/resolv.conf"}
+// etcMountPoints returns the files that gocker mounts into every
+// container, relative to the root. Their mount points in the upper
+// directory are no change of the container's.
+func etcMountPoints() []string {
+	paths := make([]string, 0, len(netstack.EtcPaths))
+	for _, p := range netstack.EtcPaths {
+		paths = append(paths, strings.TrimPrefix(p, "/"))
+	}
+	return paths
+}
 
 func commitAction(c *cli.Context) error {
 	if c.NArg() < 1 || c.NArg() > 2 {
 		return &exitError{code: 125, err: errors.New("\"gocker commit\" requires 1 or 2 arguments: CONTAINER [NAME[:TAG]]")}
 	}
 	opts := image.CommitOptions{
-		Exclude: etcMountPoints,
+		Exclude: etcMountPoints(),
 		Changes: c.StringSlice("change"),
 		Message: c.String("message"),
 		Author:  c.String("author"),

@@ -158,24 +158,26 @@ type etcTargets struct {
 // root, creating an empty file where the image has none, and opens it. A
 // file that the user bind-mounts (-v FILE:/etc/hosts) is left to the
 // user's mount, as in Docker.
-func openEtcTargets(root string, spec *Spec) (*etcTargets, error) {
+func openEtcTargets(root string, spec *Spec) (_ *etcTargets, retErr error) {
 	etc := &etcTargets{readOnly: spec.ReadOnly}
+	defer func() {
+		if retErr != nil {
+			etc.close()
+		}
+	}()
 	for _, f := range spec.EtcFiles {
 		if userMounts(spec.Mounts, f.Destination) {
 			continue
 		}
 		target, err := resolveInRoot(root, f.Destination)
 		if err != nil {
-			etc.close()
 			return nil, err
 		}
 		if err := touchTarget(target); err != nil {
-			etc.close()
 			return nil, fmt.Errorf("%s: %w", f.Destination, err)
 		}
 		fd, err := unix.Open(target, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			etc.close()
 			return nil, &os.PathError{Op: "open", Path: target, Err: err}
 		}
 		etc.files = append(etc.files, f)
