@@ -1,6 +1,7 @@
 package container
 
 import (
+	"os"
 	"time"
 
 	"github.com/gocker/gocker/cgroupv2"
@@ -34,6 +35,11 @@ type Container struct {
 	// State is kept in state.json, apart from the record, because the
 	// monitor rewrites it while the record stays the same.
 	State State `json:"-"`
+
+	// ServeBindListener, set by a hook for one start, takes the
+	// listener of the init's bind notification filter once the
+	// container's process runs (port_handler=bypass).
+	ServeBindListener func(listener *os.File) error `json:"-"`
 }
 
 // Config is the process configuration of a container: the image's config

@@ -206,5 +206,21 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 		Mounts:       c.HostConfig.Binds,
 		EtcFiles:     etcFiles,
 		Init:         c.HostConfig.Init,
+		NotifyBind:   c.bypassesPorts(),
 	}, nil
+}
+
+// bypassesPorts reports whether c publishes TCP ports with
+// port_handler=bypass, whose servers' bind(2) calls the monitor answers.
+func (c *Container) bypassesPorts() bool {
+	mode, err := netstack.ParseMode(c.HostConfig.NetworkMode)
+	if err != nil || !mode.Bypass() {
+		return false
+	}
+	for _, m := range c.Network.Ports {
+		if m.Proto == "tcp" {
+			return true
+		}
+	}
+	return false
 }

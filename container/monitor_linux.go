@@ -213,6 +213,21 @@ func (s *Store) start(ctx context.Context, c *Container, launch *Launch, opts Ru
 	if err != nil {
 		return nil, err
 	}
+	if p.BindListener != nil {
+		serve := c.ServeBindListener
+		if serve == nil {
+			// With the listener closed, the kernel fails the
+			// container's bind calls with ENOSYS instead of holding them.
+			serve = func(f *os.File) error { return f.Close() }
+		}
+		err := serve(p.BindListener)
+		p.BindListener = nil
+		if err != nil {
+			_ = p.Signal(unix.SIGKILL)
+			_, _ = p.Wait()
+			return nil, fmt.Errorf("serve the bind notifications of container %s: %w", c.Name, err)
+		}
+	}
 
 	// Fields that hooks set (Cgroups) and the restart count stay.
 	st := &c.State

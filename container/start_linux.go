@@ -78,6 +78,9 @@ type Process struct {
 	// Stdout and Stderr are the read ends of the process's output pipes
 	// when it was launched with CaptureOutput.
 	Stdout, Stderr *os.File
+	// BindListener is the listener of the init's bind notification
+	// filter, when the spec asked for one (port_handler=bypass).
+	BindListener *os.File
 }
 
 // LaunchInit starts a container init in new namespaces and, rootless,
@@ -211,6 +214,9 @@ func (l *Launch) Start(ctx context.Context, spec *Spec) (_ *Process, retErr erro
 			l.Abort()
 			if p.Console != nil {
 				p.Console.Close()
+			}
+			if p.BindListener != nil {
+				p.BindListener.Close()
 			}
 		}
 	}()
@@ -386,6 +392,12 @@ func (p *Process) handleMessage(msg initproc.SyncMessage, oob []byte, log *slog.
 			return os.NewSyscallError("fcntl(O_NONBLOCK)", err)
 		}
 		p.Console = os.NewFile(uintptr(fd), "pty-master")
+	case initproc.MsgBindListener:
+		fd, err := receiveFD(oob)
+		if err != nil {
+			return err
+		}
+		p.BindListener = os.NewFile(uintptr(fd), "seccomp-bind-listener")
 	}
 	return nil
 }
@@ -393,11 +405,11 @@ func (p *Process) handleMessage(msg initproc.SyncMessage, oob []byte, log *slog.
 func receiveFD(oob []byte) (int, error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil || len(msgs) != 1 {
-		return -1, fmt.Errorf("receive pty from container init: no file descriptor in the message")
+		return -1, fmt.Errorf("receive a file from the container init: no file descriptor in the message")
 	}
 	fds, err := unix.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		return -1, fmt.Errorf("receive pty from container init: %v", err)
+		return -1, fmt.Errorf("receive a file from the container init: %v", err)
 	}
 	unix.CloseOnExec(fds[0])
 	return fds[0], nil

@@ -33,7 +33,10 @@ type AttachOptions struct {
 	StateDir string
 	// MonitorLock is the container's monitor lock, held while it runs.
 	MonitorLock string
-	Log         *slog.Logger
+	// Bypass, when the mode's port handler is bypass, receives the host
+	// sockets of the published TCP ports. Attach's cleanup closes it.
+	Bypass *Bypass
+	Log    *slog.Logger
 }
 
 // Attach gives the container its network and publishes its ports. The
@@ -65,7 +68,7 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 	var helper *helperProcess
 	var fwd *portForwarder
 	cleanup := func(ctx context.Context) error {
-		errs := []error{fwd.stop(ctx), helper.stop(ctx)}
+		errs := []error{fwd.stop(ctx), opts.Bypass.Close(), helper.stop(ctx)}
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 		}
@@ -98,12 +101,31 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 		return s, cleanup, nil
 	}
 	var published []PortMapping
-	fwd, published, err = startPortForwarder(ctx, forwarderOptions{
-		Pid: opts.Pid, Rootless: opts.Rootless, Dir: dir, Ports: opts.Ports,
-		ChildIP: s.IPAddress, Log: opts.Log,
-	})
-	if err != nil {
-		return s, cleanup, err
+	forwarded := opts.Ports
+	if opts.Bypass != nil {
+		forwarded = nil
+		for _, m := range opts.Ports {
+			if m.Proto != "tcp" {
+				forwarded = append(forwarded, m)
+				continue
+			}
+			m, err := opts.Bypass.listen(m)
+			if err != nil {
+				return s, cleanup, err
+			}
+			published = append(published, m)
+		}
+	}
+	if len(forwarded) > 0 {
+		var more []PortMapping
+		fwd, more, err = startPortForwarder(ctx, forwarderOptions{
+			Pid: opts.Pid, Rootless: opts.Rootless, Dir: dir, Ports: forwarded,
+			ChildIP: s.IPAddress, Log: opts.Log,
+		})
+		if err != nil {
+			return s, cleanup, err
+		}
+		published = append(published, more...)
 	}
 	s.SetPorts(published)
 	return s, cleanup, nil

@@ -28,15 +28,36 @@ type Mode struct {
 	// slirp4netns). It is off by default, as in Podman, because services
 	// that listen on 127.0.0.1 expect only local clients.
 	AllowHostLoopback bool
+	// PortHandler is how published TCP ports reach the container: empty
+	// (or PortHandlerRootlesskit) for rootlesskit's port driver, or
+	// PortHandlerBypass to hand the host's listening socket to the
+	// container's server (see bypass_linux.go).
+	PortHandler string
 }
+
+// Port handlers of slirp4netns and pasta.
+const (
+	PortHandlerRootlesskit = "rootlesskit"
+	PortHandlerBypass      = "bypass"
+)
 
 // String returns the mode as "gocker run --network" takes it.
 func (m Mode) String() string {
+	var opts []string
 	if m.AllowHostLoopback {
-		return m.Name + ":allow_host_loopback=true"
+		opts = append(opts, "allow_host_loopback=true")
 	}
-	return m.Name
+	if m.PortHandler == PortHandlerBypass {
+		opts = append(opts, "port_handler="+PortHandlerBypass)
+	}
+	if len(opts) == 0 {
+		return m.Name
+	}
+	return m.Name + ":" + strings.Join(opts, ",")
 }
+
+// Bypass reports whether published TCP ports bypass the port driver.
+func (m Mode) Bypass() bool { return m.PortHandler == PortHandlerBypass }
 
 // UserMode reports whether the mode runs slirp4netns or pasta.
 func (m Mode) UserMode() bool { return m.Name == ModeSlirp4netns || m.Name == ModePasta }
@@ -49,7 +70,8 @@ func (m Mode) OwnNamespace() bool { return m.Name != ModeHost }
 func (m Mode) Publishes() bool { return m.UserMode() || m.Name == ModeBridge }
 
 // ParseMode parses a --network value: none, host, bridge, slirp4netns or
-// pasta, the last two with the option ":allow_host_loopback=true". An
+// pasta, the last two with the options allow_host_loopback=true|false and
+// port_handler=rootlesskit|bypass after a colon, separated by commas. An
 // empty value is the default for the caller, see [DefaultMode].
 func ParseMode(s string) (Mode, error) {
 	name, opts, _ := strings.Cut(s, ":")
@@ -74,8 +96,12 @@ func ParseMode(s string) (Mode, error) {
 			m.AllowHostLoopback = true
 		case "allow_host_loopback=false":
 			m.AllowHostLoopback = false
+		case "port_handler=" + PortHandlerRootlesskit:
+			m.PortHandler = ""
+		case "port_handler=" + PortHandlerBypass:
+			m.PortHandler = PortHandlerBypass
 		default:
-			return Mode{}, fmt.Errorf("invalid --network %q: unknown option %q: use allow_host_loopback=true or false", s, opt)
+			return Mode{}, fmt.Errorf("invalid --network %q: unknown option %q: use allow_host_loopback=true|false or port_handler=rootlesskit|bypass", s, opt)
 		}
 	}
 	return m, nil

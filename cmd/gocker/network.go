@@ -103,9 +103,16 @@ func checkPublishMode(mode netstack.Mode, ports []netstack.PortMapping) error {
 	if !mode.Publishes() {
 		return fmt.Errorf("invalid --publish with --network %s: a container publishes ports only with a network of its own (bridge, slirp4netns or pasta)", mode)
 	}
+	bypassed := map[uint16]netstack.PortMapping{}
 	for _, m := range ports {
 		if mode.Name == netstack.ModeBridge && m.HostIP.IsValid() && !m.HostIP.Is4() {
 			return fmt.Errorf("invalid --publish %s: bridge networking publishes on IPv4 addresses only", m)
+		}
+		if mode.Bypass() && m.Proto == "tcp" {
+			if other, ok := bypassed[m.ContainerPort]; ok {
+				return fmt.Errorf("invalid --publish %s: with port_handler=bypass a container's TCP port is published once, and %s publishes it already: publish it once, or use --network %s:port_handler=rootlesskit", m, other, mode.Name)
+			}
+			bypassed[m.ContainerPort] = m
 		}
 	}
 	return nil
@@ -250,6 +257,10 @@ func networkHook(st *stores, log *slog.Logger) container.Hook {
 			ID: c.ID, Pid: pid, Mode: mode, Rootless: c.Rootless, Ports: c.Network.Ports,
 			StateDir: dir, MonitorLock: st.containers.MonitorLockPath(c), Log: log,
 		}
+		if mode.Bypass() {
+			opts.Bypass = netstack.NewBypass(mode, log)
+			c.ServeBindListener = opts.Bypass.Serve
+		}
 		if mode.Name == netstack.ModeBridge {
 			if opts.Bridge, err = netstack.ParseBridgeConfig(c.Network.Bridge, c.Network.BridgeSubnet); err != nil {
 				return nil, err
@@ -258,6 +269,7 @@ func networkHook(st *stores, log *slog.Logger) container.Hook {
 		settings, detach, err := netstack.Attach(ctx, opts)
 		cleanup := func(ctx context.Context) error {
 			c.NetworkSettings = nil
+			c.ServeBindListener = nil
 			return errors.Join(detach(ctx), st.containers.SaveNetworkSettings(c))
 		}
 		if err != nil {

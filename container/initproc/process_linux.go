@@ -231,10 +231,16 @@ func execProcess(spec *Spec) error {
 	return ExecError(spec.Args[0], err)
 }
 
-// installSpecSeccomp installs the init's filter, with flags, and reports
-// the time it took as a debug line.
+// installSpecSeccomp installs the init's filters, with flags, and reports
+// the time it took as a debug line: the bind notification filter when the
+// spec asks for it, then the profile's.
 func installSpecSeccomp(spec *Spec, flags uint) error {
 	start := time.Now()
+	if spec.NotifyBind {
+		if err := sendBindListener(flags); err != nil {
+			return err
+		}
+	}
 	if err := InstallSeccomp(spec.Seccomp, flags); err != nil {
 		return err
 	}

@@ -34,8 +34,12 @@ type Spec struct {
 	Capabilities []string `json:"capabilities"` // names such as CAP_CHOWN
 	// Seccomp is the filter that the init installs right before it
 	// executes the command; nil runs the command unconfined.
-	Seccomp  *SeccompFilter `json:"seccomp,omitempty"`
-	NewNetNS bool           `json:"new_netns"`
+	Seccomp *SeccompFilter `json:"seccomp,omitempty"`
+	// NotifyBind makes the init install a second filter that passes the
+	// command's bind(2) calls to the parent (SECCOMP_RET_USER_NOTIF), and
+	// send the parent that filter's listener before the command runs.
+	NotifyBind bool `json:"notify_bind,omitempty"`
+	NewNetNS   bool `json:"new_netns"`
 	// Cgroups is the host's cgroup layout for /sys/fs/cgroup; nil
 	// leaves it empty.
 	Cgroups *CgroupFS `json:"cgroups,omitempty"`

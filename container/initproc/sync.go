@@ -15,12 +15,17 @@ package initproc
 //	receive pty master <----------------- {"type":"pty"} + fd (with -t only)
 //	re-emit log lines <------------------ {"type":"log"} (any time)
 //	                                      pivot_root, user, capabilities
+//	receive bind listener <-------------- {"type":"bind-listener"} + fd
+//	                                      (port_handler=bypass only)
 //	on {"type":"error"}: fail <---------- {"type":"error","code":127}, exit
 //	on end-of-file: running <------------ execve(2) closes fd 3
 const (
 	MsgError = "error"
 	MsgLog   = "log"
 	MsgPTY   = "pty"
+	// MsgBindListener carries the listener of the filter that
+	// [Spec.NotifyBind] asks for.
+	MsgBindListener = "bind-listener"
 )
 
 // SyncMessage is one packet on the sync socket.

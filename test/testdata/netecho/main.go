@@ -4,7 +4,13 @@
 //	netecho serve tcp|udp ADDRESS    reply to each line or datagram with "echo:" and it
 //	netecho serve sum ADDRESS        read a TCP stream to its end, then reply with its
 //	                                 length and SHA-256 ("LENGTH HEX") and close
+//	netecho serve peer ADDRESS       reply to each TCP connection with the
+//	                                 client's address as the server sees it
 //	netecho send tcp|udp ADDRESS MSG send MSG and print the reply
+//	netecho escape LISTEN TARGET     accept one client on LISTEN, disconnect
+//	                                 its socket (connect with AF_UNSPEC) and
+//	                                 connect that socket to TARGET; print
+//	                                 "connected" or "refused: ERROR"
 //
 // A server runs until it is killed; a client gives up after 5 seconds.
 package main
@@ -12,11 +18,16 @@ package main
 import (
 	"bufio"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -28,6 +39,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2], os.Args[3])
+	case "escape":
+		err = escape(os.Args[2], os.Args[3])
 	case "send":
 		if len(os.Args) != 5 {
 			err = fmt.Errorf("send needs a message")
@@ -44,7 +57,7 @@ func main() {
 }
 
 func serve(proto, addr string) error {
-	if proto != "tcp" && proto != "udp" && proto != "sum" {
+	if proto != "tcp" && proto != "udp" && proto != "sum" && proto != "peer" {
 		return fmt.Errorf("unknown protocol %q", proto)
 	}
 	if proto == "udp" {
@@ -74,6 +87,10 @@ func serve(proto, addr string) error {
 		}
 		go func() {
 			defer c.Close()
+			if proto == "peer" {
+				fmt.Fprintf(c, "%s\n", c.RemoteAddr())
+				return
+			}
 			if proto == "sum" {
 				h := sha256.New()
 				n, err := io.Copy(h, c)
@@ -117,5 +134,62 @@ func send(proto, addr, msg string) error {
 		return err
 	}
 	fmt.Print(line)
+	return nil
+}
+
+// escape tries to turn an accepted socket into a client of TARGET, an
+// IPv4 address and port, with a 3-second limit on the connection.
+func escape(listen, target string) error {
+	dst, err := netip.ParseAddrPort(target)
+	if err != nil || !dst.Addr().Is4() {
+		return fmt.Errorf("target %q is not an IPv4 address and port", target)
+	}
+	ln, err := net.Listen("tcp4", listen)
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		return err
+	}
+	fd := int(f.Fd())
+	unspec := [16]byte{} // struct sockaddr with sa_family AF_UNSPEC (0)
+	if _, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec[0])), uintptr(len(unspec))); errno != 0 {
+		fmt.Printf("refused: disconnect: %v\n", errno)
+		return nil
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
+	if err == unix.EINPROGRESS {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, perr := unix.Poll(pfd, 3000)
+		switch {
+		case perr != nil:
+			err = perr
+		case n == 0:
+			err = errors.New("timed out")
+		default:
+			soErr, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			if gerr != nil {
+				err = gerr
+			} else if soErr != 0 {
+				err = unix.Errno(soErr)
+			} else {
+				err = nil
+			}
+		}
+	}
+	if err != nil {
+		fmt.Printf("refused: %v\n", err)
+		return nil
+	}
+	fmt.Println("connected")
 	return nil
 }

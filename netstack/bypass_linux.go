@@ -1,0 +1,483 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Bypass publishes TCP ports without a forwarding process
+// (--network slirp4netns:port_handler=bypass, and the same for pasta).
+// The monitor listens on each host port itself. The container's init
+// installs a seccomp filter that turns the command's bind(2) calls into
+// notifications for the monitor. When a server binds a published
+// container port on an address other than loopback, the monitor puts its
+// listening host socket in place of the server's socket
+// (SECCOMP_IOCTL_NOTIF_ADDFD) and returns success for the bind. The
+// server then accepts its clients straight from the host's network
+// namespace, and the data takes the kernel's loopback path with no copy
+// in between.
+//
+// What changes for the container: its server's socket lives in the
+// host's network namespace, so the container's own clients cannot reach
+// that port through the container's loopback, and getsockname(2) shows
+// the host's address and port. Processes that `gocker exec` starts are
+// not covered: their servers bind in the container's namespace.
+//
+// A TCP socket of the host's namespace could be disconnected
+// (connect(2) with AF_UNSPEC) and connected to a service on the host's
+// loopback, which the container's own network cannot reach. Every socket
+// handed over therefore carries a locked classic BPF socket filter that
+// drops incoming SYN-ACK segments: a connection that the container
+// initiates from it never completes. Sockets that accept(2) returns
+// inherit the filter; they never receive a SYN-ACK either. Some kernels
+// refuse socket filters to users without CAP_NET_ADMIN in the host's
+// network namespace. There the ports are published without the filter
+// only with allow_host_loopback=true, with which the container reaches
+// the host's loopback anyway.
+type Bypass struct {
+	log *slog.Logger
+	// allowHostLoopback publishes ports without the SYN-ACK filter when
+	// the kernel refuses it.
+	allowHostLoopback bool
+
+	mu    sync.Mutex
+	ports map[uint16]*bypassPort // by container port
+	stop  *os.File               // closing it ends serve
+	wake  *os.File               // serve's end of the stop pipe
+	done  chan struct{}
+}
+
+// bypassPort is the host side of one published TCP port.
+type bypassPort struct {
+	mapping PortMapping
+	fd      int // listening socket on the host
+	family  int // AF_INET or AF_INET6
+}
+
+// NewBypass returns a Bypass with no ports for a container of mode.
+func NewBypass(mode Mode, log *slog.Logger) *Bypass {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bypass{log: log, allowHostLoopback: mode.AllowHostLoopback, ports: map[uint16]*bypassPort{}}
+}
+
+// listen opens the host side of m: a listening socket with the SYN-ACK
+// filter. It returns m with its host port chosen.
+func (b *Bypass) listen(m PortMapping) (PortMapping, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if other, ok := b.ports[m.ContainerPort]; ok {
+		return m, fmt.Errorf("publish %s: with port_handler=bypass a container's TCP port can be published once, and %s publishes it already: publish it once, or use port_handler=rootlesskit", m, other.mapping)
+	}
+	family := unix.AF_INET
+	if m.HostIP.Is6() {
+		family = unix.AF_INET6
+	}
+	fd, port, err := listenBypassSocket(family, m.HostIP, m.HostPort, false, b.allowHostLoopback)
+	if errors.Is(err, errFilterRefused) {
+		return m, fmt.Errorf("publish %s: %w: without the filter the container's server could connect from the host's network namespace to services on the host's loopback; add allow_host_loopback=true to the --network options to accept that, or use port_handler=rootlesskit", m, err)
+	}
+	if err != nil {
+		return m, PortError(m, err, unprivilegedPortStart())
+	}
+	m.HostPort = port
+	b.ports[m.ContainerPort] = &bypassPort{mapping: m, fd: fd, family: family}
+	return m, nil
+}
+
+// errFilterRefused means the kernel refused the SYN-ACK filter.
+var errFilterRefused = errors.New("the kernel refused the socket filter that keeps the handed-over socket from connecting out (setsockopt SO_ATTACH_FILTER: operation not permitted)")
+
+// listenBypassSocket creates a TCP socket of family, binds it to ip (the
+// zero Addr is every address) and port (0 picks one), listens and locks
+// the SYN-ACK filter on it. dualStack makes an AF_INET6 socket accept
+// IPv4 clients as well, with ip an IPv4 address mapped to IPv6.
+// unfiltered allows a socket without the filter when the kernel refuses
+// it; otherwise that fails with errFilterRefused.
+func listenBypassSocket(family int, ip netip.Addr, port uint16, dualStack, unfiltered bool) (int, uint16, error) {
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, 0, os.NewSyscallError("socket", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return -1, 0, os.NewSyscallError("setsockopt(SO_REUSEADDR)", err)
+	}
+
+	var sa unix.Sockaddr
+	if family == unix.AF_INET6 {
+		v6only := 1
+		if dualStack {
+			v6only = 0
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			return -1, 0, os.NewSyscallError("setsockopt(IPV6_V6ONLY)", err)
+		}
+		a := &unix.SockaddrInet6{Port: int(port)}
+		if ip.IsValid() {
+			a.Addr = netip.AddrFrom16(ip.As16()).As16()
+		}
+		sa = a
+	} else {
+		a := &unix.SockaddrInet4{Port: int(port)}
+		if ip.IsValid() {
+			a.Addr = ip.As4()
+		}
+		sa = a
+	}
+
+	if err := attachSynAckFilter(fd); errors.Is(err, unix.EPERM) {
+		if !unfiltered {
+			return -1, 0, errFilterRefused
+		}
+	} else if err != nil {
+		return -1, 0, err
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return -1, 0, os.NewSyscallError("bind", err)
+	}
+	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
+		return -1, 0, os.NewSyscallError("listen", err)
+	}
+
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return -1, 0, os.NewSyscallError("getsockname", err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		port = uint16(a.Port)
+	case *unix.SockaddrInet6:
+		port = uint16(a.Port)
+	}
+	ok = true
+	return fd, port, nil
+}
+
+// attachSynAckFilter attaches and locks a socket filter that drops TCP
+// segments with both SYN and ACK set. For a TCP socket, offset 0 of the
+// filter's data is the TCP header, whose byte 13 contains the flags.
+func attachSynAckFilter(fd int) error {
+	const synAck = 0x12
+	insns := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 13},
+		{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: synAck},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: synAck, Jt: 0, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff},
+	}
+	prog := &unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+		return os.NewSyscallError("setsockopt(SO_ATTACH_FILTER)", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_LOCK_FILTER, 1); err != nil {
+		return os.NewSyscallError("setsockopt(SO_LOCK_FILTER)", err)
+	}
+	return nil
+}
+
+// Serve responds to the bind notifications of listener, the init's bind
+// filter, until [Bypass.Close] or until no process uses the filter any
+// more. It takes listener over and returns at once.
+func (b *Bypass) Serve(listener *os.File) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	b.mu.Lock()
+	if b.done != nil {
+		b.mu.Unlock()
+		listener.Close()
+		r.Close()
+		w.Close()
+		return errors.New("the bind listener is served already")
+	}
+	b.stop, b.wake, b.done = w, r, make(chan struct{})
+	b.mu.Unlock()
+	go func() {
+		defer close(b.done)
+		defer listener.Close()
+		defer r.Close()
+		b.serve(int(listener.Fd()), int(r.Fd()))
+	}()
+	return nil
+}
+
+// Close stops serving and closes the host sockets. Sockets that servers
+// of the container received stay open in the container until it ends.
+func (b *Bypass) Close() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	stop, done := b.stop, b.done
+	b.stop = nil
+	b.mu.Unlock()
+	if stop != nil {
+		stop.Close()
+		<-done
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, p := range b.ports {
+		unix.Close(p.fd)
+		delete(b.ports, k)
+	}
+	return nil
+}
+
+// seccompNotif is struct seccomp_notif.
+type seccompNotif struct {
+	id    uint64
+	pid   uint32
+	flags uint32
+	nr    int32
+	arch  uint32
+	ip    uint64
+	args  [6]uint64
+}
+
+// seccompNotifResp is struct seccomp_notif_resp.
+type seccompNotifResp struct {
+	id    uint64
+	val   int64
+	error int32
+	flags uint32
+}
+
+// seccompNotifAddfd is struct seccomp_notif_addfd.
+type seccompNotifAddfd struct {
+	id         uint64
+	flags      uint32
+	srcfd      uint32
+	newfd      uint32
+	newfdFlags uint32
+}
+
+func (b *Bypass) serve(listener, wake int) {
+	fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}, {Fd: int32(wake), Events: unix.POLLIN}}
+	for {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			b.log.Debug("poll the bind listener", "err", err)
+			return
+		}
+		if fds[1].Revents != 0 {
+			return
+		}
+		if fds[0].Revents&unix.POLLIN == 0 {
+			// POLLHUP: no process uses the filter any more.
+			return
+		}
+		var req seccompNotif
+		if err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+			// ENOENT: the caller died or was interrupted before the
+			// notification was read.
+			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINTR) {
+				b.log.Debug("receive a bind notification", "err", err)
+			}
+			continue
+		}
+		resp := b.handle(listener, &req)
+		resp.id = req.id
+		if err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil && !errors.Is(err, unix.ENOENT) {
+			b.log.Debug("respond to a bind notification", "id", req.id, "err", err)
+		}
+	}
+}
+
+// continueResp lets the kernel run the system call as the caller made it.
+var continueResp = seccompNotifResp{flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+
+// handle decides one bind(2) call. It hands the host socket over and
+// returns success, or lets the call run in the container's namespace.
+// The caller's memory is read only to choose, because a bind that runs
+// uses the caller's own arguments, whatever they are by then.
+func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
+	if req.nr != unix.SYS_BIND {
+		return continueResp
+	}
+	pid, fd := int(req.pid), int(int32(req.args[0]))
+	addrLen := req.args[2]
+	if addrLen < 2 || addrLen > unix.SizeofSockaddrAny {
+		return continueResp
+	}
+	raw := make([]byte, addrLen)
+	n, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &raw[0], Len: addrLen}}, []unix.RemoteIovec{{Base: uintptr(req.args[1]), Len: int(addrLen)}}, 0)
+	if err != nil || uint64(n) != addrLen {
+		return continueResp
+	}
+
+	family, addr, port, ok := parseSockaddr(raw)
+	b.log.Debug("bind notification", "pid", pid, "fd", fd, "family", family, "address", addr, "port", port)
+	if !ok || addr.IsLoopback() || (addr.Is4In6() && addr.Unmap().IsLoopback()) {
+		return continueResp
+	}
+	b.mu.Lock()
+	p := b.ports[port]
+	b.mu.Unlock()
+	if p == nil {
+		return continueResp
+	}
+
+	sock, err := b.peerSocket(listener, req, pid, fd)
+	if err != nil {
+		b.log.Debug("bind of a published port stays in the container", "port", port, "err", err)
+		return continueResp
+	}
+	defer unix.Close(sock)
+	if !isTCPSocket(sock, family) {
+		return continueResp
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	host, errno := b.hostSocket(p, sock, family)
+	if errno != 0 {
+		return seccompNotifResp{error: -int32(errno)}
+	}
+	if host < 0 {
+		return continueResp
+	}
+	// The server's socket may be non-blocking; the file flag is shared by
+	// every copy of the host socket, so it follows the latest bind.
+	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil {
+		hostFl, _ := unix.FcntlInt(uintptr(host), unix.F_GETFL, 0)
+		_, _ = unix.FcntlInt(uintptr(host), unix.F_SETFL, hostFl&^unix.O_NONBLOCK|fl&unix.O_NONBLOCK)
+	}
+
+	add := seccompNotifAddfd{id: req.id, flags: unix.SECCOMP_ADDFD_FLAG_SETFD, srcfd: uint32(host), newfd: uint32(fd)}
+	if fdCloseOnExec(pid, fd) {
+		add.newfdFlags = unix.O_CLOEXEC
+	}
+	if err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&add)); err != nil {
+		b.log.Debug("hand the host socket over", "port", port, "err", err)
+		return continueResp
+	}
+	b.log.Debug("handed the host socket of a published port to a server", "port", p.mapping.String(), "pid", pid, "fd", fd)
+	return seccompNotifResp{}
+}
+
+// peerSocket returns a copy of the caller's file descriptor fd. It checks
+// that the notification is still valid once the pidfd is open, so the
+// pidfd refers to the caller and not to a process that reused its pid.
+func (b *Bypass) peerSocket(listener int, req *seccompNotif, pid, fd int) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("pidfd_open", err)
+	}
+	defer unix.Close(pidfd)
+	id := req.id
+	if err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)); err != nil {
+		return -1, fmt.Errorf("the caller is gone: %w", err)
+	}
+	sock, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("pidfd_getfd", err)
+	}
+	return sock, nil
+}
+
+// isTCPSocket reports whether fd is a TCP socket of family. A Multipath
+// TCP socket counts: Go's net.Listen makes one where the kernel has
+// MPTCP, and its clients speak plain TCP, as the host socket does.
+func isTCPSocket(fd, family int) bool {
+	domain, err1 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	typ, err2 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	proto, err3 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+	return err1 == nil && err2 == nil && err3 == nil && domain == family && typ == unix.SOCK_STREAM &&
+		(proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_MPTCP)
+}
+
+// hostSocket returns p's host socket for a server socket of family, or
+// -1 when none fits and the bind stays in the container. b.mu is held.
+// An IPv6 server socket that also takes IPv4 gets a dual-stack socket in
+// place of the IPv4 one, bound to the same port. That fails with the
+// returned errno when another program took the port in between.
+func (b *Bypass) hostSocket(p *bypassPort, server, family int) (int, unix.Errno) {
+	if family == p.family {
+		return p.fd, 0
+	}
+	if family != unix.AF_INET6 || p.family != unix.AF_INET {
+		return -1, 0
+	}
+	if v6only, err := unix.GetsockoptInt(server, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v6only != 0 {
+		return -1, 0
+	}
+	unix.Close(p.fd)
+	ip := netip.IPv6Unspecified()
+	if p.mapping.HostIP.IsValid() && !p.mapping.HostIP.IsUnspecified() {
+		ip = netip.AddrFrom16(p.mapping.HostIP.As16())
+	}
+	fd, _, err := listenBypassSocket(unix.AF_INET6, ip, p.mapping.HostPort, true, b.allowHostLoopback)
+	if err != nil {
+		b.log.Warn("publish a port for an IPv6 server", "port", p.mapping.String(), "err", err)
+		p.fd = -1
+		delete(b.ports, p.mapping.ContainerPort)
+		var errno unix.Errno
+		if !errors.As(err, &errno) {
+			errno = unix.EADDRINUSE
+		}
+		return -1, errno
+	}
+	p.fd, p.family = fd, unix.AF_INET6
+	return fd, 0
+}
+
+// parseSockaddr decodes a struct sockaddr_in or sockaddr_in6.
+func parseSockaddr(raw []byte) (family int, addr netip.Addr, port uint16, ok bool) {
+	family = int(binary.NativeEndian.Uint16(raw))
+	switch {
+	case family == unix.AF_INET && len(raw) >= unix.SizeofSockaddrInet4:
+		addr = netip.AddrFrom4([4]byte(raw[4:8]))
+	case family == unix.AF_INET6 && len(raw) >= unix.SizeofSockaddrInet6:
+		addr = netip.AddrFrom16([16]byte(raw[8:24]))
+	default:
+		return 0, netip.Addr{}, 0, false
+	}
+	return family, addr, binary.BigEndian.Uint16(raw[2:]), true
+}
+
+// fdCloseOnExec reports whether fd of process pid has FD_CLOEXEC, from
+// the "flags:" line of /proc/PID/fdinfo/FD (octal, O_CLOEXEC included).
+func fdCloseOnExec(pid, fd int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&unix.O_CLOEXEC != 0
+		}
+	}
+	return false
+}
+
+func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
