@@ -68,6 +68,8 @@ type InspectHost struct {
 	CapAdd         []string                 `json:"CapAdd"`
 	CapDrop        []string                 `json:"CapDrop"`
 	Dns            []string                 `json:"Dns"`
+	DnsOptions     []string                 `json:"DnsOptions"`
+	DnsSearch      []string                 `json:"DnsSearch"`
 	ExtraHosts     []string                 `json:"ExtraHosts"`
 	Init           *bool                    `json:"Init"`
 	ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
@@ -251,6 +253,8 @@ func inspectHost(h HostConfig, n NetworkConfig) InspectHost {
 		CapAdd:         h.CapAdd,
 		CapDrop:        h.CapDrop,
 		Dns:            n.DNS,
+		DnsOptions:     n.DNSOptions,
+		DnsSearch:      n.DNSSearch,
 		ExtraHosts:     n.ExtraHosts,
 		ReadonlyRootfs: h.ReadOnly,
 		SecurityOpt:    h.SecurityOpt,
@@ -271,6 +275,12 @@ func inspectHost(h HostConfig, n NetworkConfig) InspectHost {
 	}
 	if out.Dns == nil {
 		out.Dns = []string{}
+	}
+	if out.DnsOptions == nil {
+		out.DnsOptions = []string{}
+	}
+	if out.DnsSearch == nil {
+		out.DnsSearch = []string{}
 	}
 	if out.LogConfig.Type == "" {
 		out.LogConfig.Type = LogDriverJSONFile

@@ -80,6 +80,8 @@ func TestInspectHostConfigFull(t *testing.T) {
 			{ContainerPort: 53, Proto: "udp"},
 		},
 		DNS:        []string{"192.0.2.53"},
+		DNSSearch:  []string{"example.test"},
+		DNSOptions: []string{"ndots:2"},
 		ExtraHosts: []string{"db:192.0.2.10"},
 	}
 	data, err := json.Marshal(inspectHost(h, n))
@@ -105,6 +107,8 @@ func TestInspectHostConfigFull(t *testing.T) {
 		CapAdd:         []string{"CAP_NET_ADMIN"},
 		CapDrop:        []string{"CAP_CHOWN"},
 		Dns:            []string{"192.0.2.53"},
+		DnsOptions:     []string{"ndots:2"},
+		DnsSearch:      []string{"example.test"},
 		ExtraHosts:     []string{"db:192.0.2.10"},
 		Init:           &init,
 		ReadonlyRootfs: true,

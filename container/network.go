@@ -17,6 +17,8 @@ type NetworkConfig struct {
 	Ports      []netstack.PortMapping `json:"Ports,omitempty"`
 	ExtraHosts []string               `json:"ExtraHosts,omitempty"`
 	DNS        []string               `json:"Dns,omitempty"`
+	DNSSearch  []string               `json:"DnsSearch,omitempty"`
+	DNSOptions []string               `json:"DnsOptions,omitempty"`
 	// Bridge and BridgeSubnet are the bridge of --network bridge and its
 	// address, such as "gocker0" and "172.18.0.1/24".
 	Bridge       string `json:"Bridge,omitempty"`
@@ -67,9 +69,12 @@ func (c *Container) etcOptions() netstack.EtcOptions {
 		HostResolvConf: "/etc/resolv.conf",
 		ExtraHosts:     c.Network.ExtraHosts,
 		DNS:            c.Network.DNS,
+		DNSSearch:      c.Network.DNSSearch,
+		DNSOptions:     c.Network.DNSOptions,
 	}
 	if n := c.NetworkSettings; n != nil {
 		opts.Address = n.IPAddress
+		opts.Gateway = n.Gateway
 		opts.Nameservers = n.Nameservers
 	}
 	return opts

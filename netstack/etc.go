@@ -19,14 +19,23 @@ type EtcOptions struct {
 	HostNetwork bool
 	// HostResolvConf is the host's resolv.conf, usually /etc/resolv.conf.
 	HostResolvConf string
-	// ExtraHosts are "NAME:ADDRESS" entries from --add-host.
+	// ExtraHosts are "NAME:ADDRESS" entries from --add-host. The address
+	// HostGateway stands for the address at which the container reaches
+	// the host: Gateway, or 127.0.0.1 on the host's network.
 	ExtraHosts []string
 	// Address is the container's own IPv4 address, which /etc/hosts
 	// gives its host name; without one the name maps to 127.0.1.1.
 	Address string
+	// Gateway is the container's default gateway, empty without one.
+	Gateway string
 	// DNS are the nameservers from --dns. They replace every other
 	// nameserver.
 	DNS []string
+	// DNSSearch and DNSOptions, from --dns-search and --dns-option,
+	// replace the host's search and options lines. A search domain "."
+	// leaves the file without a search line.
+	DNSSearch  []string
+	DNSOptions []string
 	// Nameservers are the nameservers of the container's network (the
 	// DNS forwarder of slirp4netns or pasta). When set, they replace the
 	// host's nameservers, which the container may not reach.
@@ -63,6 +72,9 @@ func hostsFile(opts EtcOptions) []byte {
 	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
 	for _, h := range opts.ExtraHosts {
 		name, addr, _ := strings.Cut(h, ":")
+		if addr == HostGateway {
+			addr = hostGatewayAddress(opts)
+		}
 		fmt.Fprintf(&b, "%s\t%s\n", addr, name)
 	}
 	own := "127.0.1.1"
@@ -73,7 +85,68 @@ func hostsFile(opts EtcOptions) []byte {
 	return b.Bytes()
 }
 
+// HostGateway is the --add-host address that stands for the host.
+const HostGateway = "host-gateway"
+
+// hostGatewayAddress returns the address of the host as the container
+// reaches it: its gateway (the bridge's own address, or the address that
+// slirp4netns and pasta map to the host's loopback with
+// allow_host_loopback=true), or 127.0.0.1 on the host's network.
+func hostGatewayAddress(opts EtcOptions) string {
+	if opts.HostNetwork || opts.Gateway == "" {
+		return "127.0.0.1"
+	}
+	return opts.Gateway
+}
+
 func resolvConf(opts EtcOptions) ([]byte, error) {
+	data, err := resolvWithNameservers(opts)
+	if err != nil || (len(opts.DNSSearch) == 0 && len(opts.DNSOptions) == 0) {
+		return data, err
+	}
+	return replaceResolvOptions(data, opts.DNSSearch, opts.DNSOptions), nil
+}
+
+// replaceResolvOptions replaces the search (or domain) lines of a
+// resolv.conf with one for search, and its options lines with one for
+// options, when those are given. The domain "." stands for none, so
+// search ["."] removes the search lines.
+func replaceResolvOptions(data []byte, search, options []string) []byte {
+	var b bytes.Buffer
+	for line := range strings.Lines(string(data)) {
+		fields := strings.Fields(line)
+		if len(fields) > 0 {
+			switch fields[0] {
+			case "search", "domain":
+				if len(search) > 0 {
+					continue
+				}
+			case "options":
+				if len(options) > 0 {
+					continue
+				}
+			}
+		}
+		b.WriteString(line)
+	}
+	var domains []string
+	for _, d := range search {
+		if d != "." {
+			domains = append(domains, d)
+		}
+	}
+	if len(domains) > 0 {
+		b.WriteString("search " + strings.Join(domains, " ") + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	return b.Bytes()
+}
+
+// resolvWithNameservers returns the host's resolv.conf with the
+// container's nameservers.
+func resolvWithNameservers(opts EtcOptions) ([]byte, error) {
 	// A host without resolv.conf contributes no lines: the container
 	// gets the nameservers of --dns or of its network, or none, never a
 	// guessed public resolver.

@@ -86,6 +86,18 @@ func TestEtcFilesNetwork(t *testing.T) {
 			wantOwn:    "172.18.0.2\tweb\n",
 		},
 		{
+			name:       "search and options replaced",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Nameservers: []string{"10.0.2.3"}, DNSSearch: []string{"a.test", "b.test"}, DNSOptions: []string{"ndots:2"}},
+			wantResolv: "nameserver 10.0.2.3\nsearch a.test b.test\noptions ndots:2\n",
+			wantOwn:    "127.0.1.1\tweb\n",
+		},
+		{
+			name:       "search dot removes search",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Nameservers: []string{"10.0.2.3"}, DNSSearch: []string{"."}},
+			wantResolv: "nameserver 10.0.2.3\noptions edns0\n",
+			wantOwn:    "127.0.1.1\tweb\n",
+		},
+		{
 			name:       "no host file",
 			opts:       EtcOptions{Hostname: "web", HostResolvConf: filepath.Join(dir, "missing"), Nameservers: []string{"169.254.1.1"}},
 			wantResolv: "nameserver 169.254.1.1\n",
@@ -108,6 +120,32 @@ func TestEtcFilesNetwork(t *testing.T) {
 			hosts := byPath["/etc/hosts"]
 			if !strings.HasSuffix(string(hosts), tt.wantOwn) {
 				t.Errorf("hosts = %q, want it to end with %q", hosts, tt.wantOwn)
+			}
+		})
+	}
+}
+
+func TestEtcFilesHostGateway(t *testing.T) {
+	tests := []struct {
+		name string
+		opts EtcOptions
+		want string
+	}{
+		{"gateway", EtcOptions{Gateway: "10.0.2.2"}, "10.0.2.2\tgw\n"},
+		{"host network", EtcOptions{HostNetwork: true, Gateway: "10.0.2.2"}, "127.0.0.1\tgw\n"},
+		{"no gateway", EtcOptions{}, "127.0.0.1\tgw\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Hostname = "web"
+			tt.opts.HostResolvConf = filepath.Join(t.TempDir(), "missing")
+			tt.opts.ExtraHosts = []string{"gw:" + HostGateway}
+			files, err := EtcFiles(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hosts := string(files[0].Data); !strings.Contains(hosts, tt.want) {
+				t.Errorf("/etc/hosts = %q, want the line %q", hosts, tt.want)
 			}
 		})
 	}

@@ -511,6 +511,47 @@ func TestEtcFilesOptions(t *testing.T) {
 		t.Errorf("--add-host error = %q", stderr)
 	}
 	g.fails(125, "run", "--rm", "--dns", "dns.example", "busybox", "true")
+
+	out = g.ok("run", "--name", "resolv", "--network", "none", "--add-host", "eq=192.0.2.10", "--add-host", "bracket:[fd00::a]",
+		"--dns-search", "example.test", "--dns-search", "corp.test", "--dns-option", "ndots:2", "--dns-option", "timeout:1",
+		"busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+	for _, want := range []string{"192.0.2.10\teq\n", "fd00::a\tbracket\n", "search example.test corp.test\n", "options ndots:2 timeout:1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output %q does not contain %q", out, want)
+		}
+	}
+	if n := strings.Count(out, "search "); n != 1 {
+		t.Errorf("/etc/resolv.conf has %d search lines, want 1: %q", n, out)
+	}
+	if got := g.field(t, "resolv", "{{json .HostConfig.DnsSearch}} {{json .HostConfig.DnsOptions}} {{json .HostConfig.ExtraHosts}}"); got != `["example.test","corp.test"] ["ndots:2","timeout:1"] ["eq:192.0.2.10","bracket:fd00::a"]` {
+		t.Errorf("inspect HostConfig DnsSearch, DnsOptions, ExtraHosts = %s", got)
+	}
+	g.ok("rm", "resolv")
+	out = g.ok("run", "--rm", "--network", "none", "--dns-search", ".", "busybox", "cat", "/etc/resolv.conf")
+	if strings.Contains(out, "search ") || strings.Contains(out, "domain ") {
+		t.Errorf("--dns-search . left a search line: %q", out)
+	}
+	if _, err := exec.LookPath("slirp4netns"); err == nil {
+		out = g.ok("run", "--rm", "--network", "slirp4netns", "--add-host", "gw:host-gateway", "busybox", "cat", "/etc/hosts")
+		if !strings.Contains(out, "10.0.2.2\tgw\n") {
+			t.Errorf("--add-host gw:host-gateway with slirp4netns: /etc/hosts = %q, want 10.0.2.2 for gw", out)
+		}
+	}
+	out = g.ok("run", "--rm", "--network", "host", "--add-host", "gw=host-gateway", "busybox", "cat", "/etc/hosts")
+	if !strings.Contains(out, "127.0.0.1\tgw\n") {
+		t.Errorf("--add-host gw=host-gateway with the host's network: /etc/hosts = %q, want 127.0.0.1 for gw", out)
+	}
+	for _, args := range [][]string{
+		{"--network", "none", "--add-host", "gw:host-gateway"},
+		{"--add-host", "two words:192.0.2.1"},
+		{"--dns-search", "a b"},
+		{"--dns-option", ""},
+	} {
+		stderr := g.fails(125, append(append([]string{"run", "--rm"}, args...), "busybox", "true")...)
+		if !strings.Contains(stderr, "invalid --") {
+			t.Errorf("gocker run %v: error %q does not name the flag", args, stderr)
+		}
+	}
 	stderr = g.fails(125, "run", "--rm", "--network", "bridge", "busybox", "true")
 	if !strings.Contains(stderr, "needs root") {
 		t.Errorf("rootless --network bridge error = %q", stderr)

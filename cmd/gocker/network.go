@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/gocker/gocker/container"
 	"github.com/gocker/gocker/netstack"
@@ -73,6 +74,17 @@ func parseRunNetwork(c *cli.Context) (runNetwork, error) {
 		}
 	}
 	if n.config.ExtraHosts, err = parseExtraHosts(c.StringSlice("add-host")); err != nil {
+		return n, err
+	}
+	for _, h := range n.config.ExtraHosts {
+		if strings.HasSuffix(h, ":"+netstack.HostGateway) && n.mode.Name == netstack.ModeNone {
+			return n, fmt.Errorf("invalid --add-host %q with --network none: the container has no way to the host; use another network, or an IP address", h)
+		}
+	}
+	if n.config.DNSSearch, err = parseResolvWords("dns-search", c.StringSlice("dns-search")); err != nil {
+		return n, err
+	}
+	if n.config.DNSOptions, err = parseResolvWords("dns-option", c.StringSlice("dns-option")); err != nil {
 		return n, err
 	}
 	for _, ip := range c.StringSlice("dns") {
@@ -153,23 +165,49 @@ func installed(name string) bool {
 	return err == nil
 }
 
-// parseExtraHosts checks --add-host values, NAME:IP.
+// parseExtraHosts checks --add-host values, NAME:IP or NAME=IP, and
+// returns them as NAME:IP. IP may be in brackets ("[fd00::5]") or
+// netstack.HostGateway.
 func parseExtraHosts(values []string) ([]string, error) {
 	var out []string
 	for _, v := range values {
-		// Host names contain no colon, so the first colon ends the name
-		// and an IPv6 address may follow ("db:fd00::5").
-		name, ip, ok := strings.Cut(v, ":")
+		// Host names contain neither "=" nor ":", so the first of them
+		// ends the name and an IPv6 address may follow ("db:fd00::5").
+		name, ip, ok := strings.Cut(v, "=")
+		if !ok {
+			name, ip, ok = strings.Cut(v, ":")
+		}
 		if !ok || name == "" {
-			return nil, fmt.Errorf("invalid --add-host %q: use NAME:IP", v)
+			return nil, fmt.Errorf("invalid --add-host %q: use NAME:IP or NAME=IP", v)
+		}
+		if strings.ContainsFunc(name, unicode.IsSpace) || strings.ContainsFunc(name, unicode.IsControl) {
+			return nil, fmt.Errorf("invalid --add-host %q: the host name %q contains white space", v, name)
+		}
+		if ip == netstack.HostGateway {
+			out = append(out, name+":"+ip)
+			continue
+		}
+		if strings.HasPrefix(ip, "[") && strings.HasSuffix(ip, "]") {
+			ip = ip[1 : len(ip)-1]
 		}
 		addr, err := netip.ParseAddr(ip)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --add-host %q: %q is not an IP address", v, ip)
+			return nil, fmt.Errorf("invalid --add-host %q: %q is neither an IP address nor %s", v, ip, netstack.HostGateway)
 		}
 		out = append(out, name+":"+addr.String())
 	}
 	return out, nil
+}
+
+// parseResolvWords checks the values of --dns-search or --dns-option,
+// each of which becomes one word of a resolv.conf line.
+func parseResolvWords(flag string, values []string) ([]string, error) {
+	for _, v := range values {
+		if v == "" || strings.ContainsFunc(v, unicode.IsSpace) || strings.ContainsFunc(v, unicode.IsControl) {
+			return nil, fmt.Errorf("invalid --%s %q: use one word without white space, and the flag once per value", flag, v)
+		}
+	}
+	return values, nil
 }
 
 // netStateDir returns the directory of network state that outlives no

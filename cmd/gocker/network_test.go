@@ -70,3 +70,52 @@ func TestRuntimeStateDir(t *testing.T) {
 		})
 	}
 }
+
+func TestParseExtraHosts(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    string
+		wantErr string
+	}{
+		{value: "db:192.0.2.9", want: "db:192.0.2.9"},
+		{value: "db=192.0.2.9", want: "db:192.0.2.9"},
+		{value: "v6:fd00::5", want: "v6:fd00::5"},
+		{value: "v6=fd00::5", want: "v6:fd00::5"},
+		{value: "v6:[fd00::5]", want: "v6:fd00::5"},
+		{value: "gw:host-gateway", want: "gw:host-gateway"},
+		{value: "gw=host-gateway", want: "gw:host-gateway"},
+		{value: "nocolon", wantErr: "use NAME:IP or NAME=IP"},
+		{value: ":192.0.2.9", wantErr: "use NAME:IP or NAME=IP"},
+		{value: "two words:192.0.2.9", wantErr: "white space"},
+		{value: "db:db.example", wantErr: "neither an IP address nor host-gateway"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			got, err := parseExtraHosts([]string{tt.value})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseExtraHosts(%q) error = %v, want one containing %q", tt.value, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("parseExtraHosts(%q) = %q, want [%q]", tt.value, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseResolvWords(t *testing.T) {
+	if got, err := parseResolvWords("dns-option", []string{"ndots:2", "edns0"}); err != nil || len(got) != 2 {
+		t.Errorf("parseResolvWords(ndots:2, edns0) = %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "a b", "a\nnameserver 192.0.2.1"} {
+		_, err := parseResolvWords("dns-search", []string{bad})
+		if err == nil || !strings.Contains(err.Error(), "invalid --dns-search") {
+			t.Errorf("parseResolvWords(%q) error = %v, want one naming --dns-search", bad, err)
+		}
+	}
+}
