@@ -62,6 +62,10 @@ type bypassPort struct {
 	mapping PortMapping
 	fd      int // listening socket on the host
 	family  int // AF_INET or AF_INET6
+	// handed is set once a server of the container received fd. From
+	// then on the socket stays, and binds of the other family run in
+	// the container.
+	handed bool
 }
 
 // NewBypass returns a Bypass with no ports for a container of mode.
@@ -374,6 +378,7 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 		b.log.Debug("hand the host socket over", "port", port, "err", err)
 		return continueResp
 	}
+	p.handed = true
 	b.log.Debug("handed the host socket of a published port to a server", "port", p.mapping.String(), "pid", pid, "fd", fd)
 	return seccompNotifResp{}
 }
@@ -418,7 +423,7 @@ func (b *Bypass) hostSocket(p *bypassPort, server, family int) (int, unix.Errno)
 	if family == p.family {
 		return p.fd, 0
 	}
-	if family != unix.AF_INET6 || p.family != unix.AF_INET {
+	if family != unix.AF_INET6 || p.family != unix.AF_INET || p.handed {
 		return -1, 0
 	}
 	if v6only, err := unix.GetsockoptInt(server, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v6only != 0 {
@@ -431,12 +436,17 @@ func (b *Bypass) hostSocket(p *bypassPort, server, family int) (int, unix.Errno)
 	}
 	fd, _, err := listenBypassSocket(unix.AF_INET6, ip, p.mapping.HostPort, true, b.allowHostLoopback)
 	if err != nil {
-		b.log.Warn("publish a port for an IPv6 server", "port", p.mapping.String(), "err", err)
-		p.fd = -1
-		delete(b.ports, p.mapping.ContainerPort)
+		b.log.Warn("failed to publish a port for an IPv6 server", "port", p.mapping.String(), "err", err)
 		var errno unix.Errno
 		if !errors.As(err, &errno) {
 			errno = unix.EADDRINUSE
+		}
+		// Take the IPv4 socket back for a later bind, if the port is
+		// still free.
+		p.fd, _, err = listenBypassSocket(unix.AF_INET, p.mapping.HostIP, p.mapping.HostPort, false, b.allowHostLoopback)
+		if err != nil {
+			b.log.Warn("failed to publish a port again", "port", p.mapping.String(), "err", err)
+			delete(b.ports, p.mapping.ContainerPort)
 		}
 		return -1, errno
 	}

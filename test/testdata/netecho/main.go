@@ -2,6 +2,8 @@
 // static so that it runs in any container image:
 //
 //	netecho serve tcp|udp ADDRESS    reply to each line or datagram with "echo:" and it
+//	netecho serve tcp4 ADDRESS       the same on an IPv4 socket (tcp listens on IPv6
+//	                                 with IPv4 mapped where the address is a wildcard)
 //	netecho serve sum ADDRESS        read a TCP stream to its end, then reply with its
 //	                                 length and SHA-256 ("LENGTH HEX") and close
 //	netecho serve peer ADDRESS       reply to each TCP connection with the
@@ -57,8 +59,12 @@ func main() {
 }
 
 func serve(proto, addr string) error {
-	if proto != "tcp" && proto != "udp" && proto != "sum" && proto != "peer" {
+	if proto != "tcp" && proto != "tcp4" && proto != "udp" && proto != "sum" && proto != "peer" {
 		return fmt.Errorf("unknown protocol %q", proto)
+	}
+	network := "tcp"
+	if proto == "tcp4" {
+		network, proto = "tcp4", "tcp"
 	}
 	if proto == "udp" {
 		conn, err := net.ListenPacket("udp", addr)
@@ -75,7 +81,7 @@ func serve(proto, addr string) error {
 			_, _ = conn.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 		}
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return err
 	}
