@@ -67,6 +67,7 @@ func (c *Container) etcOptions() netstack.EtcOptions {
 		Hostname:       c.Config.Hostname,
 		HostNetwork:    c.HostConfig.NetworkMode == NetworkHost,
 		HostResolvConf: "/etc/resolv.conf",
+		HostHosts:      "/etc/hosts",
 		ExtraHosts:     c.Network.ExtraHosts,
 		DNS:            c.Network.DNS,
 		DNSSearch:      c.Network.DNSSearch,

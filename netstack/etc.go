@@ -19,6 +19,10 @@ type EtcOptions struct {
 	HostNetwork bool
 	// HostResolvConf is the host's resolv.conf, usually /etc/resolv.conf.
 	HostResolvConf string
+	// HostHosts is the host's hosts file, usually /etc/hosts. On the
+	// host's network the container's /etc/hosts starts as a copy of it,
+	// as in Docker.
+	HostHosts string
 	// ExtraHosts are "NAME:ADDRESS" entries from --add-host. The address
 	// HostGateway stands for the address at which the container reaches
 	// the host: Gateway, or 127.0.0.1 on the host's network.
@@ -68,8 +72,20 @@ var EtcPaths = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 func hostsFile(opts EtcOptions) []byte {
 	var b bytes.Buffer
-	b.WriteString("127.0.0.1\tlocalhost\n")
-	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	var host []byte
+	if opts.HostNetwork && opts.HostHosts != "" {
+		// A host without the file gets the lines below.
+		host, _ = os.ReadFile(opts.HostHosts)
+	}
+	if len(host) > 0 {
+		b.Write(host)
+		if host[len(host)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	} else {
+		b.WriteString("127.0.0.1\tlocalhost\n")
+		b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	}
 	for _, h := range opts.ExtraHosts {
 		name, addr, _ := strings.Cut(h, ":")
 		if addr == HostGateway {

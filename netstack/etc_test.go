@@ -150,3 +150,33 @@ func TestEtcFilesHostGateway(t *testing.T) {
 		})
 	}
 }
+
+func TestEtcFilesHostNetworkHosts(t *testing.T) {
+	dir := t.TempDir()
+	hostHosts := filepath.Join(dir, "hosts")
+	if err := os.WriteFile(hostHosts, []byte("127.0.0.1\tlocalhost\n192.0.2.7\tbuildhost"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := EtcOptions{Hostname: "web", HostResolvConf: filepath.Join(dir, "missing"), HostHosts: hostHosts, ExtraHosts: []string{"db:192.0.2.9"}}
+	tests := []struct {
+		name        string
+		hostNetwork bool
+		want        string
+	}{
+		{"host network copies the host's file", true, "127.0.0.1\tlocalhost\n192.0.2.7\tbuildhost\n192.0.2.9\tdb\n127.0.1.1\tweb\n"},
+		{"own network ignores it", false, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n192.0.2.9\tdb\n127.0.1.1\tweb\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := base
+			opts.HostNetwork = tt.hostNetwork
+			files, err := EtcFiles(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(files[0].Data); got != tt.want {
+				t.Errorf("/etc/hosts = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

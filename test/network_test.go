@@ -541,6 +541,10 @@ func TestEtcFilesOptions(t *testing.T) {
 	if !strings.Contains(out, "127.0.0.1\tgw\n") {
 		t.Errorf("--add-host gw=host-gateway with the host's network: /etc/hosts = %q, want 127.0.0.1 for gw", out)
 	}
+	// On the host's network, /etc/hosts starts as a copy of the host's.
+	if host, err := os.ReadFile("/etc/hosts"); err == nil && len(host) > 0 && !strings.HasPrefix(out, strings.TrimSuffix(string(host), "\n")+"\n") {
+		t.Errorf("/etc/hosts with the host's network = %q, want it to start with the host's %q", out, host)
+	}
 	for _, args := range [][]string{
 		{"--network", "none", "--add-host", "gw:host-gateway"},
 		{"--add-host", "two words:192.0.2.1"},
