@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -53,5 +56,20 @@ func TestTruncate(t *testing.T) {
 	}
 	if got := truncate("short", 20); got != "short" {
 		t.Errorf("truncate = %q", got)
+	}
+}
+
+func TestNewInspectConfigEmptyImage(t *testing.T) {
+	data, err := json.Marshal(newInspectConfig(v1.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"User":"","Env":[],"Entrypoint":[],"Cmd":[],"Volumes":{},"WorkingDir":"","Labels":{},"OnBuild":[]}`
+	if string(data) != want {
+		t.Errorf("config of an image without one = %s, want %s", data, want)
+	}
+	cfg := newInspectConfig(v1.Config{Cmd: []string{"sh"}, Env: []string{"A=1"}, User: "app"})
+	if len(cfg.Cmd) != 1 || cfg.Cmd[0] != "sh" || cfg.Env[0] != "A=1" || cfg.User != "app" {
+		t.Errorf("newInspectConfig lost fields: %+v", cfg)
 	}
 }

@@ -40,13 +40,55 @@ type imageInspect struct {
 	Comment      string            `json:"Comment"`
 	Created      string            `json:"Created"`
 	Author       string            `json:"Author"`
-	Config       v1.Config         `json:"Config"`
+	Config       inspectConfig     `json:"Config"`
 	Architecture string            `json:"Architecture"`
 	Variant      string            `json:"Variant,omitempty"`
 	Os           string            `json:"Os"`
 	Size         int64             `json:"Size"`
 	RootFS       inspectRootFS     `json:"RootFS"`
 	Metadata     map[string]string `json:"Metadata,omitempty"`
+}
+
+// inspectConfig is an image's config as docker image inspect prints it:
+// every key that Docker always prints is present, so that a template
+// such as '{{.Config.Cmd}}' prints "[]" for an image without one instead
+// of "<no value>".
+type inspectConfig struct {
+	User         string              `json:"User"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	Env          []string            `json:"Env"`
+	Entrypoint   []string            `json:"Entrypoint"`
+	Cmd          []string            `json:"Cmd"`
+	Volumes      map[string]struct{} `json:"Volumes"`
+	WorkingDir   string              `json:"WorkingDir"`
+	Labels       map[string]string   `json:"Labels"`
+	OnBuild      []string            `json:"OnBuild"`
+	StopSignal   string              `json:"StopSignal,omitempty"`
+	Shell        []string            `json:"Shell,omitempty"`
+	Healthcheck  *v1.HealthConfig    `json:"Healthcheck,omitempty"`
+	ArgsEscaped  bool                `json:"ArgsEscaped,omitempty"`
+}
+
+// newInspectConfig copies c, with empty lists and maps in place of
+// missing ones.
+func newInspectConfig(c v1.Config) inspectConfig {
+	out := inspectConfig{
+		User: c.User, ExposedPorts: c.ExposedPorts, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
+		Volumes: c.Volumes, WorkingDir: c.WorkingDir, Labels: c.Labels, OnBuild: c.OnBuild,
+		StopSignal: c.StopSignal, Shell: c.Shell, Healthcheck: c.Healthcheck, ArgsEscaped: c.ArgsEscaped,
+	}
+	for _, list := range []*[]string{&out.Env, &out.Entrypoint, &out.Cmd, &out.OnBuild} {
+		if *list == nil {
+			*list = []string{}
+		}
+	}
+	if out.Volumes == nil {
+		out.Volumes = map[string]struct{}{}
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	return out
 }
 
 type inspectRootFS struct {
@@ -91,7 +133,7 @@ func newImageInspect(img *image.Image, cfg *v1.ConfigFile) imageInspect {
 		RepoDigests:  []string{},
 		Created:      cfg.Created.UTC().Format(time.RFC3339Nano),
 		Author:       cfg.Author,
-		Config:       cfg.Config,
+		Config:       newInspectConfig(cfg.Config),
 		Architecture: cfg.Architecture,
 		Variant:      cfg.Variant,
 		Os:           cfg.OS,
