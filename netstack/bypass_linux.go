@@ -17,15 +17,19 @@ import (
 
 // Bypass publishes TCP ports without a forwarding process
 // (--network slirp4netns:port_handler=bypass, and the same for pasta).
-// The monitor listens on each host port itself. The container's init
-// installs a seccomp filter that turns the command's bind(2) calls into
-// notifications for the monitor. When a server binds a published
-// container port on an address other than loopback, the monitor puts its
-// listening host socket in place of the server's socket
+// The monitor binds each host port itself, without listening, so that
+// the port stays reserved and clients are refused until a server runs.
+// The container's init installs a seccomp filter that turns the
+// command's bind(2) calls into notifications for the monitor. A server
+// may bind a published container port on an address other than
+// loopback. The monitor then binds a host socket with the server's
+// options to the host port, puts it in place of the server's socket
 // (SECCOMP_IOCTL_NOTIF_ADDFD) and returns success for the bind. The
-// server then accepts its clients straight from the host's network
-// namespace, and the data takes the kernel's loopback path with no copy
-// in between.
+// server then listens and accepts its clients straight from the host's
+// network namespace, and the data takes the kernel's loopback path with
+// no copy in between. The monitor keeps no copy of that socket: when the
+// server closes it, the host port is free and clients are refused, and a
+// second bind of the port fails as it would without the bypass.
 //
 // What changes for the container: its server's socket lives in the
 // host's network namespace, so the container's own clients cannot reach
@@ -60,12 +64,9 @@ type Bypass struct {
 // bypassPort is the host side of one published TCP port.
 type bypassPort struct {
 	mapping PortMapping
-	fd      int // listening socket on the host
-	family  int // AF_INET or AF_INET6
-	// handed is set once a server of the container received fd. From
-	// then on the socket stays, and binds of the other family run in
-	// the container.
-	handed bool
+	// reserved is the socket bound to the host port until the first
+	// server's bind, or -1.
+	reserved int
 }
 
 // NewBypass returns a Bypass with no ports for a container of mode.
@@ -76,8 +77,8 @@ func NewBypass(mode Mode, log *slog.Logger) *Bypass {
 	return &Bypass{log: log, allowHostLoopback: mode.AllowHostLoopback, ports: map[uint16]*bypassPort{}}
 }
 
-// listen opens the host side of m: a listening socket with the SYN-ACK
-// filter. It returns m with its host port chosen.
+// listen reserves the host side of m: a socket with the SYN-ACK filter,
+// bound but not listening. It returns m with its host port chosen.
 func (b *Bypass) listen(m PortMapping) (PortMapping, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -88,29 +89,49 @@ func (b *Bypass) listen(m PortMapping) (PortMapping, error) {
 	if m.HostIP.Is6() {
 		family = unix.AF_INET6
 	}
-	fd, port, err := listenBypassSocket(family, m.HostIP, m.HostPort, false, b.allowHostLoopback)
-	if errors.Is(err, errFilterRefused) {
+	// Without SO_REUSEADDR no other socket can bind the port while it is
+	// reserved. A port that only closed connections in TIME_WAIT hold
+	// needs the option, which still fails when a socket listens there.
+	o := hostSocketOptions{family: family, ip: m.HostIP, port: m.HostPort, v6only: true, unfiltered: b.allowHostLoopback}
+	fd, port, err := bindHostSocket(o)
+	if errors.Is(err, unix.EADDRINUSE) && m.HostPort != 0 {
+		o.reuseAddr = true
+		fd, port, err = bindHostSocket(o)
+	}
+	if errors.Is(err, errFilterRejected) {
 		return m, fmt.Errorf("publish %s: %w: without the filter the container's server could connect from the host's network namespace to services on the host's loopback; add allow_host_loopback=true to the --network options to accept that, or use port_handler=rootlesskit", m, err)
 	}
 	if err != nil {
 		return m, PortError(m, err, unprivilegedPortStart())
 	}
 	m.HostPort = port
-	b.ports[m.ContainerPort] = &bypassPort{mapping: m, fd: fd, family: family}
+	b.ports[m.ContainerPort] = &bypassPort{mapping: m, reserved: fd}
 	return m, nil
 }
 
-// errFilterRefused means the kernel refused the SYN-ACK filter.
-var errFilterRefused = errors.New("the kernel refused the socket filter that keeps the handed-over socket from connecting out (setsockopt SO_ATTACH_FILTER: operation not permitted)")
+// errFilterRejected means the kernel rejected the SYN-ACK filter.
+var errFilterRejected = errors.New("the kernel rejected the socket filter that keeps the handed-over socket from connecting out (setsockopt SO_ATTACH_FILTER: operation not permitted)")
 
-// listenBypassSocket creates a TCP socket of family, binds it to ip (the
-// zero Addr is every address) and port (0 picks one), listens and locks
-// the SYN-ACK filter on it. dualStack makes an AF_INET6 socket accept
-// IPv4 clients as well, with ip an IPv4 address mapped to IPv6.
-// unfiltered allows a socket without the filter when the kernel refuses
-// it; otherwise that fails with errFilterRefused.
-func listenBypassSocket(family int, ip netip.Addr, port uint16, dualStack, unfiltered bool) (int, uint16, error) {
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+// hostSocketOptions describe a host socket that [bindHostSocket] makes.
+type hostSocketOptions struct {
+	family int // AF_INET or AF_INET6
+	// ip is the address to bind, the zero Addr for every address. An
+	// IPv4 address on an AF_INET6 socket is bound in its mapped form.
+	ip   netip.Addr
+	port uint16 // 0 picks a free port
+	// reuseAddr, reusePort and v6only are the socket options
+	// SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY.
+	reuseAddr, reusePort, v6only bool
+	// unfiltered allows a socket without the SYN-ACK filter when the
+	// kernel rejects it. Otherwise that fails with errFilterRejected.
+	unfiltered bool
+}
+
+// bindHostSocket creates a TCP socket in the monitor's network namespace
+// with the SYN-ACK filter locked on it, and binds it. It returns the
+// socket and its port.
+func bindHostSocket(o hostSocketOptions) (int, uint16, error) {
+	fd, err := unix.Socket(o.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return -1, 0, os.NewSyscallError("socket", err)
 	}
@@ -120,50 +141,63 @@ func listenBypassSocket(family int, ip netip.Addr, port uint16, dualStack, unfil
 			unix.Close(fd)
 		}
 	}()
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		return -1, 0, os.NewSyscallError("setsockopt(SO_REUSEADDR)", err)
-	}
 
-	var sa unix.Sockaddr
-	if family == unix.AF_INET6 {
-		v6only := 1
-		if dualStack {
-			v6only = 0
+	options := []struct {
+		level, name int
+		on          bool
+		label       string
+	}{
+		{unix.SOL_SOCKET, unix.SO_REUSEADDR, o.reuseAddr, "SO_REUSEADDR"},
+		{unix.SOL_SOCKET, unix.SO_REUSEPORT, o.reusePort, "SO_REUSEPORT"},
+	}
+	if o.family == unix.AF_INET6 {
+		options = append(options, struct {
+			level, name int
+			on          bool
+			label       string
+		}{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, o.v6only, "IPV6_V6ONLY"})
+	}
+	for _, opt := range options {
+		value := 0
+		if opt.on {
+			value = 1
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
-			return -1, 0, os.NewSyscallError("setsockopt(IPV6_V6ONLY)", err)
+		if err := unix.SetsockoptInt(fd, opt.level, opt.name, value); err != nil {
+			return -1, 0, os.NewSyscallError("setsockopt("+opt.label+")", err)
 		}
-		a := &unix.SockaddrInet6{Port: int(port)}
-		if ip.IsValid() {
-			a.Addr = netip.AddrFrom16(ip.As16()).As16()
-		}
-		sa = a
-	} else {
-		a := &unix.SockaddrInet4{Port: int(port)}
-		if ip.IsValid() {
-			a.Addr = ip.As4()
-		}
-		sa = a
 	}
 
 	if err := attachSynAckFilter(fd); errors.Is(err, unix.EPERM) {
-		if !unfiltered {
-			return -1, 0, errFilterRefused
+		if !o.unfiltered {
+			return -1, 0, errFilterRejected
 		}
 	} else if err != nil {
 		return -1, 0, err
 	}
+
+	var sa unix.Sockaddr
+	if o.family == unix.AF_INET6 {
+		a := &unix.SockaddrInet6{Port: int(o.port)}
+		if o.ip.IsValid() && !o.ip.IsUnspecified() {
+			a.Addr = o.ip.As16()
+		}
+		sa = a
+	} else {
+		a := &unix.SockaddrInet4{Port: int(o.port)}
+		if o.ip.IsValid() {
+			a.Addr = o.ip.As4()
+		}
+		sa = a
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return -1, 0, os.NewSyscallError("bind", err)
-	}
-	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
-		return -1, 0, os.NewSyscallError("listen", err)
 	}
 
 	got, err := unix.Getsockname(fd)
 	if err != nil {
 		return -1, 0, os.NewSyscallError("getsockname", err)
 	}
+	port := o.port
 	switch a := got.(type) {
 	case *unix.SockaddrInet4:
 		port = uint16(a.Port)
@@ -241,7 +275,9 @@ func (b *Bypass) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k, p := range b.ports {
-		unix.Close(p.fd)
+		if p.reserved >= 0 {
+			unix.Close(p.reserved)
+		}
 		delete(b.ports, k)
 	}
 	return nil
@@ -354,8 +390,6 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 		return continueResp
 	}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	host, errno := b.hostSocket(p, sock, family)
 	if errno != 0 {
 		return seccompNotifResp{error: -int32(errno)}
@@ -363,11 +397,9 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 	if host < 0 {
 		return continueResp
 	}
-	// The server's socket may be non-blocking; the file flag is shared by
-	// every copy of the host socket, so it follows the latest bind.
-	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil {
-		hostFl, _ := unix.FcntlInt(uintptr(host), unix.F_GETFL, 0)
-		_, _ = unix.FcntlInt(uintptr(host), unix.F_SETFL, hostFl&^unix.O_NONBLOCK|fl&unix.O_NONBLOCK)
+	defer unix.Close(host)
+	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK != 0 {
+		_ = unix.SetNonblock(host, true)
 	}
 
 	add := seccompNotifAddfd{id: req.id, flags: unix.SECCOMP_ADDFD_FLAG_SETFD, srcfd: uint32(host), newfd: uint32(fd)}
@@ -378,8 +410,7 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 		b.log.Debug("hand the host socket over", "port", port, "err", err)
 		return continueResp
 	}
-	p.handed = true
-	b.log.Debug("handed the host socket of a published port to a server", "port", p.mapping.String(), "pid", pid, "fd", fd)
+	b.log.Debug("handed a host socket of a published port to a server", "port", p.mapping.String(), "pid", pid, "fd", fd)
 	return seccompNotifResp{}
 }
 
@@ -414,43 +445,48 @@ func isTCPSocket(fd, family int) bool {
 		(proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_MPTCP)
 }
 
-// hostSocket returns p's host socket for a server socket of family, or
-// -1 when none fits and the bind stays in the container. b.mu is held.
-// An IPv6 server socket that also takes IPv4 gets a dual-stack socket in
-// place of the IPv4 one, bound to the same port. That fails with the
-// returned errno when another program took the port in between.
+// hostSocket binds a new host socket for p with the options of server,
+// a socket of family. It returns -1 when the socket cannot serve p's
+// host address, and the bind stays in the container, or the errno of a
+// failed bind (EADDRINUSE when another socket holds the port). The
+// first call releases the reservation of the port.
 func (b *Bypass) hostSocket(p *bypassPort, server, family int) (int, unix.Errno) {
-	if family == p.family {
-		return p.fd, 0
+	o := hostSocketOptions{family: family, port: p.mapping.HostPort, unfiltered: b.allowHostLoopback}
+	hostIP := p.mapping.HostIP
+	switch {
+	case family == unix.AF_INET && hostIP.Is6():
+		return -1, 0
+	case family == unix.AF_INET6:
+		v6only, err := unix.GetsockoptInt(server, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		if err != nil || (v6only != 0 && !hostIP.Is6() && hostIP.IsValid()) {
+			// An IPv6-only socket cannot take a host address of IPv4.
+			return -1, 0
+		}
+		o.v6only = v6only != 0
 	}
-	if family != unix.AF_INET6 || p.family != unix.AF_INET || p.handed {
+	o.ip = hostIP
+	reuseAddr, err1 := unix.GetsockoptInt(server, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	reusePort, err2 := unix.GetsockoptInt(server, unix.SOL_SOCKET, unix.SO_REUSEPORT)
+	if err1 != nil || err2 != nil {
 		return -1, 0
 	}
-	if v6only, err := unix.GetsockoptInt(server, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v6only != 0 {
-		return -1, 0
+	o.reuseAddr, o.reusePort = reuseAddr != 0, reusePort != 0
+
+	b.mu.Lock()
+	if p.reserved >= 0 {
+		unix.Close(p.reserved)
+		p.reserved = -1
 	}
-	unix.Close(p.fd)
-	ip := netip.IPv6Unspecified()
-	if p.mapping.HostIP.IsValid() && !p.mapping.HostIP.IsUnspecified() {
-		ip = netip.AddrFrom16(p.mapping.HostIP.As16())
-	}
-	fd, _, err := listenBypassSocket(unix.AF_INET6, ip, p.mapping.HostPort, true, b.allowHostLoopback)
+	b.mu.Unlock()
+	fd, _, err := bindHostSocket(o)
 	if err != nil {
-		b.log.Warn("failed to publish a port for an IPv6 server", "port", p.mapping.String(), "err", err)
 		var errno unix.Errno
 		if !errors.As(err, &errno) {
 			errno = unix.EADDRINUSE
 		}
-		// Take the IPv4 socket back for a later bind, if the port is
-		// still free.
-		p.fd, _, err = listenBypassSocket(unix.AF_INET, p.mapping.HostIP, p.mapping.HostPort, false, b.allowHostLoopback)
-		if err != nil {
-			b.log.Warn("failed to publish a port again", "port", p.mapping.String(), "err", err)
-			delete(b.ports, p.mapping.ContainerPort)
-		}
+		b.log.Debug("bind a host socket for a server", "port", p.mapping.String(), "err", err)
 		return -1, errno
 	}
-	p.fd, p.family = fd, unix.AF_INET6
 	return fd, 0
 }
 

@@ -67,7 +67,7 @@ func TestFdCloseOnExec(t *testing.T) {
 	}
 }
 
-// TestBypassListen opens host sockets on the loopback only.
+// TestBypassListen reserves host ports on the loopback only.
 func TestBypassListen(t *testing.T) {
 	mode := Mode{Name: ModeSlirp4netns, AllowHostLoopback: true, PortHandler: PortHandlerBypass}
 	b := NewBypass(mode, nil)
@@ -80,13 +80,16 @@ func TestBypassListen(t *testing.T) {
 	if m.HostPort == 0 {
 		t.Fatal("listen chose no host port")
 	}
-	// The host socket listens: a client connects before any server
-	// of the container takes the socket over.
-	c, err := net.Dial("tcp", m.HostAddress())
-	if err != nil {
-		t.Fatalf("connect to the host socket %s: %v", m.HostAddress(), err)
+	// Until a server of the container binds, clients are refused.
+	if c, err := net.Dial("tcp", m.HostAddress()); err == nil {
+		c.Close()
+		t.Errorf("a client connected to the reserved port %s", m.HostAddress())
 	}
-	c.Close()
+	// Nothing else binds the reserved port, with or without SO_REUSEADDR.
+	if ln, err := net.Listen("tcp", m.HostAddress()); err == nil {
+		ln.Close()
+		t.Errorf("another socket listens on the reserved port %s", m.HostAddress())
+	}
 	_, err = b.listen(PortMapping{HostIP: loop, ContainerPort: 80, Proto: "tcp"})
 	if err == nil || !strings.Contains(err.Error(), "published once") {
 		t.Errorf("second mapping of container port 80: error = %v, want one saying it is published once", err)
@@ -96,8 +99,9 @@ func TestBypassListen(t *testing.T) {
 		t.Errorf("mapping of a host port in use = %v, %v; want an error saying it is in use", taken, err)
 	}
 	b.Close()
-	if c, err := net.Dial("tcp", m.HostAddress()); err == nil {
-		c.Close()
-		t.Errorf("host socket %s still accepts after Close", m.HostAddress())
+	ln, err := net.Listen("tcp", m.HostAddress())
+	if err != nil {
+		t.Fatalf("the port %s is still reserved after Close: %v", m.HostAddress(), err)
 	}
+	ln.Close()
 }

@@ -246,6 +246,23 @@ func PortsResult(v hostcheck.Sysctl, rootless bool, user string) hostcheck.Resul
 	return res
 }
 
+// SocketFilterResult reports whether the caller may lock a socket filter
+// on a socket of the host's network namespace, which
+// port_handler=bypass needs unless allow_host_loopback=true is given.
+// err is the outcome of attaching one, nil when it worked.
+func SocketFilterResult(err error, rootless bool) hostcheck.Result {
+	res := hostcheck.Result{Check: "socket-filter", Status: hostcheck.Info}
+	switch {
+	case err == nil:
+		res.Detail = "allowed: --network slirp4netns:port_handler=bypass (and pasta) keeps the host's loopback out of reach"
+	case errors.Is(err, errFilterRejected) && rootless:
+		res.Detail = "the kernel rejects socket filters for users here, so --network ...:port_handler=bypass works only with allow_host_loopback=true, which lets containers reach the host's loopback; the default port handler is not affected"
+	default:
+		res.Detail = fmt.Sprintf("attaching a socket filter failed: %v; --network ...:port_handler=bypass needs one unless allow_host_loopback=true is given", err)
+	}
+	return res
+}
+
 // NsenterResult decides whether nsenter (util-linux) is on $PATH at path
 // ("" when it is not): rootless "gocker exec" joins a container's user
 // namespace with it, and the port driver of rootless published ports runs

@@ -17,6 +17,7 @@ import (
 	"github.com/gocker/gocker/userns"
 	"github.com/google/nftables"
 	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
 )
 
 // versionTimeout bounds "TOOL --version", which only prints and exits.
@@ -37,7 +38,23 @@ func CheckHost(ctx context.Context) []hostcheck.Result {
 	nsenter, _ := exec.LookPath("nsenter")
 	results = append(results, NsenterResult(nsenter, rootless), NftablesResult(inspectNftables(rootless)))
 	ports := hostcheck.ReadSysctl("net.ipv4.ip_unprivileged_port_start")
-	return append(results, PortsResult(ports, rootless, name))
+	results = append(results, PortsResult(ports, rootless, name))
+	return append(results, SocketFilterResult(trySocketFilter(), rootless))
+}
+
+// trySocketFilter attaches the bypass port handler's socket filter to a
+// TCP socket that it closes unbound.
+func trySocketFilter() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	err = attachSynAckFilter(fd)
+	if errors.Is(err, unix.EPERM) {
+		return errFilterRejected
+	}
+	return err
 }
 
 // inspectNftables lists the nftables tables of the caller's network

@@ -388,3 +388,27 @@ func TestNftablesResult(t *testing.T) {
 		})
 	}
 }
+
+func TestSocketFilterResult(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		rootless bool
+		want     string
+	}{
+		{"allowed", nil, true, "allowed"},
+		{"rejected for users", errFilterRejected, true, "allow_host_loopback=true"},
+		{"other failure", syscall.ENOMEM, false, "attaching a socket filter failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := SocketFilterResult(tt.err, tt.rootless)
+			if res.Check != "socket-filter" || res.Status != hostcheck.Info {
+				t.Errorf("check %q status %v, want socket-filter info", res.Check, res.Status)
+			}
+			if !strings.Contains(res.Detail, tt.want) {
+				t.Errorf("detail %q does not contain %q", res.Detail, tt.want)
+			}
+		})
+	}
+}

@@ -125,37 +125,42 @@ func resolvConf(opts EtcOptions) ([]byte, error) {
 
 // replaceResolvOptions replaces the search (or domain) lines of a
 // resolv.conf with one for search, and its options lines with one for
-// options, when those are given. The domain "." stands for none, so
-// search ["."] removes the search lines.
+// options, when those are given. Each new line takes the place of the
+// first line it replaces, or goes at the end. As in Docker, search ["."]
+// removes the search lines.
 func replaceResolvOptions(data []byte, search, options []string) []byte {
+	searchLine := ""
+	if len(search) > 0 && !(len(search) == 1 && search[0] == ".") {
+		searchLine = "search " + strings.Join(search, " ") + "\n"
+	}
+	optionsLine := ""
+	if len(options) > 0 {
+		optionsLine = "options " + strings.Join(options, " ") + "\n"
+	}
 	var b bytes.Buffer
+	searchDone, optionsDone := len(search) == 0, len(options) == 0
 	for line := range strings.Lines(string(data)) {
 		fields := strings.Fields(line)
-		if len(fields) > 0 {
-			switch fields[0] {
-			case "search", "domain":
-				if len(search) > 0 {
-					continue
-				}
-			case "options":
-				if len(options) > 0 {
-					continue
-				}
+		switch {
+		case len(fields) > 0 && (fields[0] == "search" || fields[0] == "domain") && len(search) > 0:
+			if !searchDone {
+				b.WriteString(searchLine)
+				searchDone = true
 			}
+		case len(fields) > 0 && fields[0] == "options" && len(options) > 0:
+			if !optionsDone {
+				b.WriteString(optionsLine)
+				optionsDone = true
+			}
+		default:
+			b.WriteString(line)
 		}
-		b.WriteString(line)
 	}
-	var domains []string
-	for _, d := range search {
-		if d != "." {
-			domains = append(domains, d)
-		}
+	if !searchDone {
+		b.WriteString(searchLine)
 	}
-	if len(domains) > 0 {
-		b.WriteString("search " + strings.Join(domains, " ") + "\n")
-	}
-	if len(options) > 0 {
-		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	if !optionsDone {
+		b.WriteString(optionsLine)
 	}
 	return b.Bytes()
 }

@@ -98,6 +98,12 @@ func TestEtcFilesNetwork(t *testing.T) {
 			wantOwn:    "127.0.1.1\tweb\n",
 		},
 		{
+			name:       "search in place of the host's",
+			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Nameservers: []string{"10.0.2.3"}, DNSSearch: []string{"a.test", "."}},
+			wantResolv: "nameserver 10.0.2.3\nsearch a.test .\noptions edns0\n",
+			wantOwn:    "127.0.1.1\tweb\n",
+		},
+		{
 			name:       "no host file",
 			opts:       EtcOptions{Hostname: "web", HostResolvConf: filepath.Join(dir, "missing"), Nameservers: []string{"169.254.1.1"}},
 			wantResolv: "nameserver 169.254.1.1\n",

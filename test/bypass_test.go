@@ -36,14 +36,15 @@ func TestBypassPublishedPorts(t *testing.T) {
 			}
 			assertStreamIntact(t, fmt.Sprintf("127.0.0.1:%d", sumPort), 24<<20)
 			// The IPv4 server kept the port: the IPv6 server that bound
-			// it afterwards would have sent its client's address.
+			// it afterwards failed, and would have sent its client's
+			// address.
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", v4Port), "v4"); got != "echo:v4" {
 				t.Errorf("answer on the IPv4 server's port = %q, want echo:v4", got)
 			}
 			assertServerSeesClient(t, fmt.Sprintf("127.0.0.1:%d", peerPort))
 			held := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
 			// A server on the container's loopback keeps its socket in the
-			// container, so the host socket accepts but no server replies.
+			// container, so the host port refuses clients.
 			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
 				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
@@ -72,9 +73,10 @@ func TestBypassPublishedPorts(t *testing.T) {
 
 // bypassServers starts the servers of TestBypassPublishedPorts: port 9 on
 // the container's loopback, and on port 5 an IPv4 echo server and, once
-// that one got the host socket, an IPv6 peer server, which then binds in
-// the container. The sum server on port 8, the peer server on port 6 and
-// the echo servers on port 7 listen on dual-stack IPv6 sockets.
+// that one got a host socket, a dual-stack IPv6 peer server, whose bind
+// fails as it would in one network namespace. The sum server on port 8,
+// the peer server on port 6 and the echo servers on port 7 listen on
+// dual-stack IPv6 sockets.
 const bypassServers = "/netecho serve tcp 127.0.0.1:9 & /netecho serve tcp4 0.0.0.0:5 >/tmp/v4.ready & " +
 	"until [ -s /tmp/v4.ready ]; do sleep 0.05; done; /netecho serve peer [::]:5 & /netecho serve sum :8 & /netecho serve peer :6 & "
 
@@ -102,6 +104,42 @@ func TestBypassRestartWithInit(t *testing.T) {
 		}
 	}
 	g.ok("rm", "-f", "again")
+	assertNoHelpers(t, g)
+}
+
+// TestBypassServerEnds checks the host port while the container's servers
+// come and go: a second server's bind of the port fails, the port
+// refuses clients once the server ends, and a new server gets it again.
+func TestBypassServerEnds(t *testing.T) {
+	requireUserModeTool(t, "slirp4netns")
+	g := newRootless(t)
+	g.busybox(t)
+	port := freeHostPort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	e, pid := startContainer(t, g, "--name", "web", "--network", "slirp4netns:allow_host_loopback=true,port_handler=bypass", "-v", echoMount(t),
+		"-p", fmt.Sprintf("127.0.0.1:%d:7", port), "busybox", "sh", "-c",
+		"/netecho serve tcp :7 >/tmp/first & until [ -s /tmp/first ]; do sleep 0.05; done; "+
+			"/netecho serve tcp :7; echo second=$?; wait; sleep 3; exec /netecho serve tcp :7")
+	if got := exchange(t, "tcp", addr, "first"); got != "echo:first" {
+		t.Errorf("answer of the first server = %q, want echo:first", got)
+	}
+	waitUntil(t, 20*time.Second, "the second server's exit", func() bool { return strings.Contains(e.stdout.String(), "second=1") })
+	if stderr := e.stderr.String(); !strings.Contains(stderr, "address already in use") {
+		t.Errorf("the second server's bind did not fail with EADDRINUSE: stderr %q", stderr)
+	}
+
+	g.ok("exec", "web", "sh", "-c", "kill $(pidof netecho)")
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err == nil {
+		c.Close()
+		t.Errorf("a client connected to %s while no server ran", addr)
+	} else if !strings.Contains(err.Error(), "refused") {
+		t.Errorf("connect to %s while no server ran: %v, want it refused", addr, err)
+	}
+	if got := exchange(t, "tcp", addr, "third"); got != "echo:third" {
+		t.Errorf("answer of the third server = %q, want echo:third", got)
+	}
+	stopContainer(t, g, e, pid, "web")
 	assertNoHelpers(t, g)
 }
 
