@@ -386,7 +386,8 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 		return continueResp
 	}
 	defer unix.Close(sock)
-	if !isTCPSocket(sock, family) {
+	if !isTCPSocket(sock, family) || isBound(sock) {
+		// A second bind of a socket fails in the container, as it should.
 		return continueResp
 	}
 
@@ -443,6 +444,21 @@ func isTCPSocket(fd, family int) bool {
 	proto, err3 := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 	return err1 == nil && err2 == nil && err3 == nil && domain == family && typ == unix.SOCK_STREAM &&
 		(proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_MPTCP)
+}
+
+// isBound reports whether fd has a local port already.
+func isBound(fd int) bool {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return false
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port != 0
+	case *unix.SockaddrInet6:
+		return a.Port != 0
+	}
+	return false
 }
 
 // hostSocket binds a new host socket for p with the options of server,
