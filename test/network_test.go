@@ -176,14 +176,22 @@ func TestUserModePublishedPorts(t *testing.T) {
 					}
 				}
 			}
-			stopContainer(t, g, e, pid, "web")
-			assertNoHelpers(t, g)
-			if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
-				t.Errorf("host port %d still answers after the container stopped", tcpPort)
-			}
-			assertConnectionEnded(t, held)
+			stopPublishing(t, g, e, pid, tcpPort, held)
 		})
 	}
+}
+
+// stopPublishing stops the container "web", whose port tcpPort held was
+// connected through, and checks that nothing of its published ports is
+// left: no helper process, no host port, no open connection.
+func stopPublishing(t *testing.T, g *gocker, e *execution, pid, tcpPort int, held net.Conn) {
+	t.Helper()
+	stopContainer(t, g, e, pid, "web")
+	assertNoHelpers(t, g)
+	if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
+		t.Errorf("host port %d still answers after the container stopped", tcpPort)
+	}
+	assertConnectionEnded(t, held)
 }
 
 // assertStreamIntact sends size random bytes to a "netecho serve sum"
