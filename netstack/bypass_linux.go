@@ -396,6 +396,7 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 		return seccompNotifResp{error: -int32(errno)}
 	}
 	if host < 0 {
+		b.log.Debug("bind of a published port stays in the container: its socket cannot serve the host address", "port", p.mapping.String(), "family", family)
 		return continueResp
 	}
 	defer unix.Close(host)
@@ -419,9 +420,9 @@ func (b *Bypass) handle(listener int, req *seccompNotif) seccompNotifResp {
 // that the notification is still valid once the pidfd is open, so the
 // pidfd refers to the caller and not to a process that reused its pid.
 func (b *Bypass) peerSocket(listener int, req *seccompNotif, pid, fd int) (int, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
+	pidfd, err := openThreadPidfd(pid)
 	if err != nil {
-		return -1, os.NewSyscallError("pidfd_open", err)
+		return -1, err
 	}
 	defer unix.Close(pidfd)
 	id := req.id
@@ -433,6 +434,49 @@ func (b *Bypass) peerSocket(listener int, req *seccompNotif, pid, fd int) (int, 
 		return -1, os.NewSyscallError("pidfd_getfd", err)
 	}
 	return sock, nil
+}
+
+// pidfdThread is PIDFD_THREAD of pidfd_open(2), Linux 6.9 and later: a
+// pidfd of one thread rather than of a thread group.
+const pidfdThread = unix.O_EXCL
+
+// openThreadPidfd returns a pidfd for tid, the thread that made a system
+// call: the notification names the thread, which is not the process's
+// first thread when a server binds from another one. Kernels before 6.9
+// open pidfds of thread-group leaders only. There the pidfd is the
+// leader's, whose file descriptors the thread shares unless it was
+// created without CLONE_FILES.
+func openThreadPidfd(tid int) (int, error) {
+	pidfd, err := unix.PidfdOpen(tid, pidfdThread)
+	if err == nil {
+		return pidfd, nil
+	}
+	if !errors.Is(err, unix.EINVAL) {
+		return -1, os.NewSyscallError("pidfd_open", err)
+	}
+	tgid, err := threadGroup(tid)
+	if err != nil {
+		return -1, err
+	}
+	pidfd, err = unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("pidfd_open", err)
+	}
+	return pidfd, nil
+}
+
+// threadGroup returns the process id (Tgid) of thread tid.
+func threadGroup(tid int) (int, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no Tgid line", tid)
 }
 
 // isTCPSocket reports whether fd is a TCP socket of family. A Multipath

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -104,4 +105,27 @@ func TestBypassListen(t *testing.T) {
 		t.Fatalf("the port %s is still reserved after Close: %v", m.HostAddress(), err)
 	}
 	ln.Close()
+}
+
+func TestThreadGroup(t *testing.T) {
+	done := make(chan [2]int)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tid := unix.Gettid()
+		tgid, err := threadGroup(tid)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- [2]int{tid, tgid}
+	}()
+	got := <-done
+	if got[1] != os.Getpid() {
+		t.Errorf("threadGroup(%d) = %d, want the process id %d", got[0], got[1], os.Getpid())
+	}
+	pidfd, err := openThreadPidfd(got[0])
+	if err != nil {
+		t.Fatalf("openThreadPidfd(%d): %v", got[0], err)
+	}
+	unix.Close(pidfd)
 }

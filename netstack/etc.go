@@ -126,12 +126,18 @@ func resolvConf(opts EtcOptions) ([]byte, error) {
 // replaceResolvOptions replaces the search (or domain) lines of a
 // resolv.conf with one for search, and its options lines with one for
 // options, when those are given. Each new line takes the place of the
-// first line it replaces, or goes at the end. As in Docker, search ["."]
-// removes the search lines.
+// first line it replaces, or goes at the end. As in Docker, the domain
+// "." is left out, so search ["."] removes the search lines.
 func replaceResolvOptions(data []byte, search, options []string) []byte {
+	var domains []string
+	for _, d := range search {
+		if d != "." {
+			domains = append(domains, d)
+		}
+	}
 	searchLine := ""
-	if len(search) > 0 && !(len(search) == 1 && search[0] == ".") {
-		searchLine = "search " + strings.Join(search, " ") + "\n"
+	if len(domains) > 0 {
+		searchLine = "search " + strings.Join(domains, " ") + "\n"
 	}
 	optionsLine := ""
 	if len(options) > 0 {

@@ -100,7 +100,7 @@ func TestEtcFilesNetwork(t *testing.T) {
 		{
 			name:       "search in place of the host's",
 			opts:       EtcOptions{Hostname: "web", HostResolvConf: resolv, Nameservers: []string{"10.0.2.3"}, DNSSearch: []string{"a.test", "."}},
-			wantResolv: "nameserver 10.0.2.3\nsearch a.test .\noptions edns0\n",
+			wantResolv: "nameserver 10.0.2.3\nsearch a.test\noptions edns0\n",
 			wantOwn:    "127.0.1.1\tweb\n",
 		},
 		{

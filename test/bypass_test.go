@@ -19,7 +19,7 @@ func TestBypassPublishedPorts(t *testing.T) {
 			requireUserModeTool(t, mode)
 			g := newRootless(t)
 			g.busybox(t)
-			tcpPort, udpPort, loopPort, sumPort, peerPort, v4Port := freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t)
+			tcpPort, udpPort, loopPort, sumPort, peerPort, v4Port, threadPort := freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t), freeHostPort(t)
 			// allow_host_loopback=true: some kernels reject the socket
 			// filter that keeps the loopback closed to unprivileged users
 			// (TestBypassErrors).
@@ -29,7 +29,7 @@ func TestBypassPublishedPorts(t *testing.T) {
 			// container's user namespace.
 			e, pid := startContainer(t, g, "--name", "web", "--network", network, "-v", echoMount(t), "-u", "1000:1000",
 				"-p", fmt.Sprintf("%d:7", tcpPort), "-p", fmt.Sprintf("127.0.0.1:%d:7/udp", udpPort),
-				"-p", fmt.Sprintf("%d:9", loopPort), "-p", fmt.Sprintf("%d:8", sumPort), "-p", fmt.Sprintf("127.0.0.1:%d:6", peerPort), "-p", fmt.Sprintf("%d:5", v4Port),
+				"-p", fmt.Sprintf("%d:9", loopPort), "-p", fmt.Sprintf("%d:8", sumPort), "-p", fmt.Sprintf("127.0.0.1:%d:6", peerPort), "-p", fmt.Sprintf("%d:5", v4Port), "-p", fmt.Sprintf("%d:4", threadPort),
 				"busybox", "sh", "-c", bypassServers+echoServers)
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "hello"); got != "echo:hello" {
 				t.Errorf("TCP answer = %q, want echo:hello", got)
@@ -42,6 +42,9 @@ func TestBypassPublishedPorts(t *testing.T) {
 				t.Errorf("answer on the IPv4 server's port = %q, want echo:v4", got)
 			}
 			assertServerSeesClient(t, fmt.Sprintf("127.0.0.1:%d", peerPort))
+			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", threadPort), "thread"); got != "echo:thread" {
+				t.Errorf("answer of the server that bound from another thread = %q, want echo:thread", got)
+			}
 			held := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
 			// A server on the container's loopback keeps its socket in the
 			// container, so the host port refuses clients.
@@ -67,12 +70,13 @@ func TestBypassPublishedPorts(t *testing.T) {
 }
 
 // bypassServers starts the servers of TestBypassPublishedPorts: port 9 on
-// the container's loopback, and on port 5 an IPv4 echo server and, once
+// the container's loopback, an echo server on port 4 that binds from a
+// thread other than its first, and on port 5 an IPv4 echo server and, once
 // that one got a host socket, a dual-stack IPv6 peer server, whose bind
 // fails as it would in one network namespace. The sum server on port 8,
 // the peer server on port 6 and the echo servers on port 7 listen on
 // dual-stack IPv6 sockets.
-const bypassServers = "/netecho serve tcp 127.0.0.1:9 & /netecho serve tcp4 0.0.0.0:5 >/tmp/v4.ready & " +
+const bypassServers = "/netecho serve tcp 127.0.0.1:9 & /netecho serve tcp-thread :4 & /netecho serve tcp4 0.0.0.0:5 >/tmp/v4.ready & " +
 	"until [ -s /tmp/v4.ready ]; do sleep 0.05; done; /netecho serve peer [::]:5 & /netecho serve sum :8 & /netecho serve peer :6 & "
 
 // TestBypassRestartWithInit checks a detached container with --init whose

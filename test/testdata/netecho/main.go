@@ -4,6 +4,8 @@
 //	netecho serve tcp|udp ADDRESS    reply to each line or datagram with "echo:" and it
 //	netecho serve tcp4 ADDRESS       the same on an IPv4 socket (tcp listens on IPv6
 //	                                 with IPv4 mapped where the address is a wildcard)
+//	netecho serve tcp-thread ADDRESS the same as tcp, with the socket bound by a thread
+//	                                 other than the process's first one
 //	netecho serve sum ADDRESS        read a TCP stream to its end, then reply with its
 //	                                 length and SHA-256 ("LENGTH HEX") and close
 //	netecho serve peer ADDRESS       reply to each TCP connection with the
@@ -26,6 +28,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -59,12 +62,16 @@ func main() {
 }
 
 func serve(proto, addr string) error {
-	if proto != "tcp" && proto != "tcp4" && proto != "udp" && proto != "sum" && proto != "peer" {
+	if proto != "tcp" && proto != "tcp4" && proto != "tcp-thread" && proto != "udp" && proto != "sum" && proto != "peer" {
 		return fmt.Errorf("unknown protocol %q", proto)
 	}
 	network := "tcp"
 	if proto == "tcp4" {
 		network, proto = "tcp4", "tcp"
+	}
+	listen := net.Listen
+	if proto == "tcp-thread" {
+		listen, proto = listenOnOtherThread, "tcp"
 	}
 	if proto == "udp" {
 		conn, err := net.ListenPacket("udp", addr)
@@ -81,7 +88,7 @@ func serve(proto, addr string) error {
 			_, _ = conn.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 		}
 	}
-	ln, err := net.Listen(network, addr)
+	ln, err := listen(network, addr)
 	if err != nil {
 		return err
 	}
@@ -198,4 +205,31 @@ func escape(listen, target string) error {
 	}
 	fmt.Println("connected")
 	return nil
+}
+
+func init() {
+	// The main goroutine keeps the process's first thread, so that
+	// listenOnOtherThread runs on another one.
+	runtime.LockOSThread()
+}
+
+// listenOnOtherThread calls net.Listen from a thread other than the
+// process's first one, as servers with worker threads do.
+func listenOnOtherThread(network, addr string) (net.Listener, error) {
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == os.Getpid() {
+			done <- result{err: errors.New("the listening goroutine runs on the first thread")}
+			return
+		}
+		ln, err := net.Listen(network, addr)
+		done <- result{ln, err}
+	}()
+	r := <-done
+	return r.ln, r.err
 }
