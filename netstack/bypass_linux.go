@@ -43,15 +43,15 @@ import (
 // handed over therefore carries a locked classic BPF socket filter that
 // drops incoming SYN-ACK segments: a connection that the container
 // initiates from it never completes. Sockets that accept(2) returns
-// inherit the filter; they never receive a SYN-ACK either. Some kernels
-// refuse socket filters to users without CAP_NET_ADMIN in the host's
-// network namespace. There the ports are published without the filter
-// only with allow_host_loopback=true, with which the container reaches
-// the host's loopback anyway.
+// inherit the filter; they never receive a SYN-ACK either. Current
+// kernels reject socket filters on TCP sockets for users without
+// CAP_NET_ADMIN in the host's network namespace. For them the ports are
+// published without the filter only with allow_host_loopback=true, with
+// which the container reaches the host's loopback anyway.
 type Bypass struct {
 	log *slog.Logger
 	// allowHostLoopback publishes ports without the SYN-ACK filter when
-	// the kernel refuses it.
+	// the kernel rejects it.
 	allowHostLoopback bool
 
 	mu    sync.Mutex
