@@ -211,7 +211,7 @@ func (s *Store) spec(c *Container, layersDir string, etcFiles []EtcFile) (*Spec,
 }
 
 // bypassesPorts reports whether c publishes TCP ports with
-// port_handler=bypass, whose servers' bind(2) calls the monitor answers.
+// port_handler=bypass, so that the monitor handles its bind(2) calls.
 func (c *Container) bypassesPorts() bool {
 	mode, err := netstack.ParseMode(c.HostConfig.NetworkMode)
 	if err != nil || !mode.Bypass() {

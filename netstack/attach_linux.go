@@ -109,7 +109,7 @@ func attachUserMode(ctx context.Context, opts AttachOptions) (Settings, func(con
 				forwarded = append(forwarded, m)
 				continue
 			}
-			m, err := opts.Bypass.listen(m)
+			m, err := opts.Bypass.reserve(m)
 			if err != nil {
 				return s, cleanup, err
 			}

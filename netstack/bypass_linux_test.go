@@ -68,19 +68,20 @@ func TestFdCloseOnExec(t *testing.T) {
 	}
 }
 
-// TestBypassListen reserves host ports on the loopback only.
-func TestBypassListen(t *testing.T) {
+// TestBypassReserve reserves host ports on the loopback only.
+func TestBypassReserve(t *testing.T) {
 	mode := Mode{Name: ModeSlirp4netns, AllowHostLoopback: true, PortHandler: PortHandlerBypass}
 	b := NewBypass(mode, nil)
 	defer b.Close()
 	loop := netip.MustParseAddr("127.0.0.1")
-	m, err := b.listen(PortMapping{HostIP: loop, ContainerPort: 80, Proto: "tcp"})
+	m, err := b.reserve(PortMapping{HostIP: loop, ContainerPort: 80, Proto: "tcp"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.HostPort == 0 {
-		t.Fatal("listen chose no host port")
+		t.Fatal("reserve chose no host port")
 	}
+
 	// Until a server of the container binds, clients are refused.
 	if c, err := net.Dial("tcp", m.HostAddress()); err == nil {
 		c.Close()
@@ -91,14 +92,16 @@ func TestBypassListen(t *testing.T) {
 		ln.Close()
 		t.Errorf("another socket listens on the reserved port %s", m.HostAddress())
 	}
-	_, err = b.listen(PortMapping{HostIP: loop, ContainerPort: 80, Proto: "tcp"})
+
+	_, err = b.reserve(PortMapping{HostIP: loop, ContainerPort: 80, Proto: "tcp"})
 	if err == nil || !strings.Contains(err.Error(), "published once") {
 		t.Errorf("second mapping of container port 80: error = %v, want one saying it is published once", err)
 	}
-	taken, err := b.listen(PortMapping{HostIP: loop, HostPort: m.HostPort, ContainerPort: 81, Proto: "tcp"})
+	inUse, err := b.reserve(PortMapping{HostIP: loop, HostPort: m.HostPort, ContainerPort: 81, Proto: "tcp"})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
-		t.Errorf("mapping of a host port in use = %v, %v; want an error saying it is in use", taken, err)
+		t.Errorf("mapping of a host port in use = %v, %v; want an error saying it is in use", inUse, err)
 	}
+
 	b.Close()
 	ln, err := net.Listen("tcp", m.HostAddress())
 	if err != nil {

@@ -50,11 +50,7 @@ func trySocketFilter() error {
 		return os.NewSyscallError("socket", err)
 	}
 	defer unix.Close(fd)
-	err = attachSynAckFilter(fd)
-	if errors.Is(err, unix.EPERM) {
-		return errFilterRejected
-	}
-	return err
+	return attachSynAckFilter(fd)
 }
 
 // inspectNftables lists the nftables tables of the caller's network

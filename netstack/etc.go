@@ -143,6 +143,7 @@ func replaceResolvOptions(data []byte, search, options []string) []byte {
 	if len(options) > 0 {
 		optionsLine = "options " + strings.Join(options, " ") + "\n"
 	}
+
 	var b bytes.Buffer
 	searchDone, optionsDone := len(search) == 0, len(options) == 0
 	for line := range strings.Lines(string(data)) {
@@ -162,6 +163,7 @@ func replaceResolvOptions(data []byte, search, options []string) []byte {
 			b.WriteString(line)
 		}
 	}
+
 	if !searchDone {
 		b.WriteString(searchLine)
 	}

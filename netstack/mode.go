@@ -28,10 +28,10 @@ type Mode struct {
 	// slirp4netns). It is off by default, as in Podman, because services
 	// that listen on 127.0.0.1 expect only local clients.
 	AllowHostLoopback bool
-	// PortHandler is how published TCP ports reach the container: empty
-	// (or PortHandlerRootlesskit) for rootlesskit's port driver, or
-	// PortHandlerBypass to hand the host's listening socket to the
-	// container's server (see bypass_linux.go).
+	// PortHandler is the path of published TCP ports into the container:
+	// empty (or PortHandlerRootlesskit) for rootlesskit's port driver, or
+	// PortHandlerBypass for host sockets put in place of the container's
+	// server sockets (see bypass_linux.go).
 	PortHandler string
 }
 

@@ -45,7 +45,7 @@ func TestBypassPublishedPorts(t *testing.T) {
 			if got := exchange(t, "tcp", fmt.Sprintf("127.0.0.1:%d", threadPort), "thread"); got != "echo:thread" {
 				t.Errorf("answer of the server that bound from another thread = %q, want echo:thread", got)
 			}
-			held := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
+			openConn := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
 			// A server on the container's loopback keeps its socket in the
 			// container, so the host port refuses clients.
 			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
@@ -64,18 +64,18 @@ func TestBypassPublishedPorts(t *testing.T) {
 					t.Errorf("gocker port = %q, want the line %q", ports, want)
 				}
 			}
-			stopPublishing(t, g, e, pid, tcpPort, held)
+			stopPublishing(t, g, e, pid, tcpPort, openConn)
 		})
 	}
 }
 
-// bypassServers starts the servers of TestBypassPublishedPorts: port 9 on
-// the container's loopback, an echo server on port 4 that binds from a
-// thread other than its first, and on port 5 an IPv4 echo server and, once
-// that one got a host socket, a dual-stack IPv6 peer server, whose bind
-// fails as it would in one network namespace. The sum server on port 8,
-// the peer server on port 6 and the echo servers on port 7 listen on
-// dual-stack IPv6 sockets.
+// bypassServers starts the servers of TestBypassPublishedPorts. Port 9
+// listens on the container's loopback. The echo server on port 4 binds
+// from a thread other than its first. Port 5 gets an IPv4 echo server
+// and, once that one has a host socket, a dual-stack IPv6 peer server,
+// whose bind fails as it would in one network namespace. The sum server
+// on port 8, the peer server on port 6 and the echo servers on port 7
+// listen on dual-stack IPv6 sockets.
 const bypassServers = "/netecho serve tcp 127.0.0.1:9 & /netecho serve tcp-thread :4 & /netecho serve tcp4 0.0.0.0:5 >/tmp/v4.ready & " +
 	"until [ -s /tmp/v4.ready ]; do sleep 0.05; done; /netecho serve peer [::]:5 & /netecho serve sum :8 & /netecho serve peer :6 & "
 

@@ -139,7 +139,7 @@ func TestUserModePublishedPorts(t *testing.T) {
 				t.Errorf("TCP answer = %q, want echo:hello", got)
 			}
 			assertStreamIntact(t, fmt.Sprintf("127.0.0.1:%d", sumPort), 24<<20)
-			held := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
+			openConn := holdConnection(t, fmt.Sprintf("127.0.0.1:%d", tcpPort))
 			if got, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", loopPort), "private"); err == nil {
 				t.Errorf("a server on the container's loopback answered %q through a published port", got)
 			}
@@ -176,22 +176,22 @@ func TestUserModePublishedPorts(t *testing.T) {
 					}
 				}
 			}
-			stopPublishing(t, g, e, pid, tcpPort, held)
+			stopPublishing(t, g, e, pid, tcpPort, openConn)
 		})
 	}
 }
 
-// stopPublishing stops the container "web", whose port tcpPort held was
-// connected through, and checks that nothing of its published ports is
-// left: no helper process, no host port, no open connection.
-func stopPublishing(t *testing.T, g *gocker, e *execution, pid, tcpPort int, held net.Conn) {
+// stopPublishing stops the container "web", whose published port tcpPort
+// openConn is connected through, and checks that nothing of its published
+// ports is left: no helper process, no host port, no open connection.
+func stopPublishing(t *testing.T, g *gocker, e *execution, pid, tcpPort int, openConn net.Conn) {
 	t.Helper()
 	stopContainer(t, g, e, pid, "web")
 	assertNoHelpers(t, g)
 	if _, err := exchangeOnce("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), "x"); err == nil {
 		t.Errorf("host port %d still answers after the container stopped", tcpPort)
 	}
-	assertConnectionEnded(t, held)
+	assertConnectionEnded(t, openConn)
 }
 
 // assertStreamIntact sends size random bytes to a "netecho serve sum"

@@ -115,19 +115,12 @@ func checkPublishMode(mode netstack.Mode, ports []netstack.PortMapping) error {
 	if !mode.Publishes() {
 		return fmt.Errorf("invalid --publish with --network %s: a container publishes ports only with a network of its own (bridge, slirp4netns or pasta)", mode)
 	}
-	bypassed := map[uint16]netstack.PortMapping{}
 	for _, m := range ports {
 		if mode.Name == netstack.ModeBridge && m.HostIP.IsValid() && !m.HostIP.Is4() {
 			return fmt.Errorf("invalid --publish %s: bridge networking publishes on IPv4 addresses only", m)
 		}
-		if mode.Bypass() && m.Proto == "tcp" {
-			if other, ok := bypassed[m.ContainerPort]; ok {
-				return fmt.Errorf("invalid --publish %s: with port_handler=bypass a container's TCP port is published once, and %s publishes it already: publish it once, or use --network %s:port_handler=rootlesskit", m, other, mode.Name)
-			}
-			bypassed[m.ContainerPort] = m
-		}
 	}
-	return nil
+	return netstack.CheckBypassPorts(mode, ports)
 }
 
 // checkMode fails, with the fix, when the host cannot give the container

@@ -231,9 +231,9 @@ func execProcess(spec *Spec) error {
 	return ExecError(spec.Args[0], err)
 }
 
-// installSpecSeccomp installs the init's filters, with flags, and reports
-// the time it took as a debug line: the bind notification filter when the
-// spec asks for it, then the profile's.
+// installSpecSeccomp installs the init's filters with flags: the bind
+// notification filter when spec.NotifyBind is set, then the profile's.
+// It reports the time they took as a debug line.
 func installSpecSeccomp(spec *Spec, flags uint) error {
 	start := time.Now()
 	if spec.NotifyBind {

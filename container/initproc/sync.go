@@ -24,7 +24,7 @@ const (
 	MsgLog   = "log"
 	MsgPTY   = "pty"
 	// MsgBindListener carries the listener of the filter that
-	// [Spec.NotifyBind] asks for.
+	// [Spec.NotifyBind] requests.
 	MsgBindListener = "bind-listener"
 )
 

@@ -2,9 +2,10 @@
 # network.sh: measure TCP throughput through a published port (iperf3,
 # one stream, client on the host side, server in the container). The rows
 # are rootless gocker with slirp4netns, with pasta and with the bypass port
-# handler, rootless Podman with its default port handler, root gocker on
-# its bridge, host loopback as the floor, and a Go splice proxy on loopback
-# (scripts/bench/spliceproxy) as the floor of any userspace forwarder. Then it measures outbound
+# handler, rootless Podman with its default port handler, and root gocker
+# on its bridge and with the bypass port handler. Host loopback is the
+# floor, and a Go splice proxy on loopback (scripts/bench/spliceproxy) is
+# the floor of any userspace forwarder. Then it measures outbound
 # throughput (client in the container, server one veth hop away) and the
 # memory of the per-container network processes, sampled one second into
 # the first run of each row. All rows run in one invocation.

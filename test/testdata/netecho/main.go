@@ -9,7 +9,7 @@
 //	netecho serve sum ADDRESS        read a TCP stream to its end, then reply with its
 //	                                 length and SHA-256 ("LENGTH HEX") and close
 //	netecho serve peer ADDRESS       reply to each TCP connection with the
-//	                                 client's address as the server sees it
+//	                                 client's address as accept(2) returned it
 //	netecho send tcp|udp ADDRESS MSG send MSG and print the reply
 //	netecho escape LISTEN TARGET     accept one client on LISTEN, disconnect
 //	                                 its socket (connect with AF_UNSPEC) and
@@ -162,6 +162,7 @@ func escape(listen, target string) error {
 		return err
 	}
 	fmt.Println("ready")
+
 	c, err := ln.Accept()
 	if err != nil {
 		return err
@@ -176,34 +177,39 @@ func escape(listen, target string) error {
 		fmt.Printf("refused: disconnect: %v\n", errno)
 		return nil
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return err
-	}
-	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
-	if err == unix.EINPROGRESS {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-		n, perr := unix.Poll(pfd, 3000)
-		switch {
-		case perr != nil:
-			err = perr
-		case n == 0:
-			err = errors.New("timed out")
-		default:
-			soErr, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-			if gerr != nil {
-				err = gerr
-			} else if soErr != 0 {
-				err = unix.Errno(soErr)
-			} else {
-				err = nil
-			}
-		}
-	}
-	if err != nil {
+
+	if err := connectWithin(fd, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())}, 3*time.Second); err != nil {
 		fmt.Printf("refused: %v\n", err)
 		return nil
 	}
 	fmt.Println("connected")
+	return nil
+}
+
+// connectWithin connects the socket fd to addr, giving up after timeout.
+func connectWithin(fd int, addr unix.Sockaddr, timeout time.Duration) error {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	err := unix.Connect(fd, addr)
+	if err != unix.EINPROGRESS {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(pfd, int(timeout.Milliseconds()))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errors.New("timed out")
+	}
+	soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if soErr != 0 {
+		return unix.Errno(soErr)
+	}
 	return nil
 }
 
